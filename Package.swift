@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module graph (see docs/ARCHITECTURE.md):
+// switchman → {StatsServer, Discovery, ProxyRuntime} → Reactor → PosixIO → CShims;
+// every module may use SwitchmanCore (pure logic, no file descriptors).
+let package = Package(
+    name: "Switchman",
+    products: [
+        .executable(name: "switchman", targets: ["switchman"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .target(name: "CShims"),
+        .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "PosixIO", dependencies: ["CShims"]),
+        .target(name: "Reactor", dependencies: ["PosixIO", "CShims"]),
+        .target(name: "SwitchmanCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "ProxyRuntime",
+            dependencies: ["Reactor", "PosixIO", "SwitchmanCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Discovery",
+            dependencies: [
+                "CZooKeeper", "CLibPQ", "Reactor", "PosixIO", "SwitchmanCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "StatsServer",
+            dependencies: ["Reactor", "PosixIO", "SwitchmanCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "switchman",
+            dependencies: [
+                "ProxyRuntime", "Discovery", "StatsServer", "SwitchmanCore", "Reactor", "PosixIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "SwitchmanCoreTests", dependencies: ["SwitchmanCore"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "PosixIO", "CShims"]),
+        .testTarget(name: "ProxyRuntimeTests", dependencies: ["ProxyRuntime", "Reactor", "PosixIO", "SwitchmanCore"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "SwitchmanCore", "Reactor", "PosixIO"]),
+        .testTarget(name: "StatsServerTests", dependencies: ["StatsServer", "SwitchmanCore", "Reactor", "PosixIO"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CLibPQ", "SwitchmanCore"]),
+    ]
+)
