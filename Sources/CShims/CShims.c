@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <string.h>
 
 int switchman_splice(int fd_in, int fd_out, size_t len, unsigned int flags, ssize_t *result) {
     ssize_t n = splice(fd_in, NULL, fd_out, NULL, len, flags);
@@ -29,4 +31,11 @@ int switchman_affinity_cpu_count(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
     return CPU_COUNT(&set);
+}
+
+void switchman_set_thread_name(const char *name) {
+    char buffer[16];
+    strncpy(buffer, name, 15);
+    buffer[15] = 0;
+    pthread_setname_np(pthread_self(), buffer);
 }

@@ -25,6 +25,9 @@ int switchman_bytes_readable(int fd, int *count);
 /// SPLICE_F_MOVE | SPLICE_F_NONBLOCK (| SPLICE_F_MORE when more is non-zero)
 unsigned int switchman_splice_flags(int more);
 
+/// pthread_setname_np on the calling thread (name truncated to 15 bytes).
+void switchman_set_thread_name(const char *name);
+
 /// The CPUs this thread may run on (sched_getaffinity), or -1.
 int switchman_affinity_cpu_count(void);
 #endif

@@ -1,0 +1,154 @@
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// One listener as one event loop sees it: its socket on this loop, its current route, its
+/// round-robin cursor, the sessions waiting for it, and this loop's share of its counters.
+/// Loop-confined.
+final class ListenerRuntime: EventHandler {
+    let name: String
+    var configuration: ListenerConfiguration
+    var route: ListenerRoute
+    var roundRobinCursor = 0
+    let shared: ListenerShared
+    unowned let worker: Worker
+
+    /// The listening socket of this loop (SO_REUSEPORT: one per loop), `nil` once closed.
+    private(set) var fd: Int32?
+    private var registration: Registration?
+    /// Accepting is paused (a limit was reached, or descriptors ran out).
+    private(set) var paused = false
+    /// The listener was removed by a reload; its sessions drain.
+    private(set) var retired = false
+
+    /// Sessions held for a route (failover) in arrival order.
+    var held: [Session] = []
+    /// Sessions queued because every candidate server is at `server_maxconn`.
+    var queued: [Session] = []
+
+    /// This loop's counters for the listener.
+    var counters = ListenerCounters()
+
+    init(configuration: ListenerConfiguration, route: ListenerRoute, shared: ListenerShared, worker: Worker) {
+        self.name = configuration.name
+        self.configuration = configuration
+        self.route = route
+        self.shared = shared
+        self.worker = worker
+    }
+
+    /// Starts accepting on `fd` (owned from now on by this listener).
+    func open(fd: Int32) throws(IOError) {
+        self.fd = fd
+        registration = try worker.loop.register(fd, events: [.readable], handler: self)
+    }
+
+    /// Stops accepting and closes the socket; live sessions are not touched.
+    func close() {
+        guard let fd else { return }
+        if let registration { worker.loop.deregister(fd, registration) }
+        registration = nil
+        Socket.close(fd)
+        self.fd = nil
+        if paused {
+            paused = false
+            worker.shared.pausedListeners.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Closes the socket for good (listener removed by a reload or the proxy stopping).
+    func retire() {
+        retired = true
+        close()
+    }
+
+    func handleEvents(_ events: EpollEvents, token: UInt32) {
+        acceptBatch()
+    }
+
+    /// Accepts up to a batch of connections (level-triggered: the rest wait for the next turn).
+    private func acceptBatch() {
+        guard let fd, !paused else { return }
+        for _ in 0..<64 {
+            guard worker.shared.acquireSession() else {
+                pause()
+                return
+            }
+            guard shared.acquire(limit: configuration.maxconn) else {
+                worker.shared.releaseSession()
+                pause()
+                return
+            }
+            do {
+                switch try Socket.accept(fd) {
+                case .wouldBlock:
+                    shared.release()
+                    worker.shared.releaseSession()
+                    return
+                case .processed(let accepted):
+                    worker.startSession(on: self, fd: accepted.fd, peer: accepted.peer)
+                }
+            } catch {
+                shared.release()
+                worker.shared.releaseSession()
+                if error.isDescriptorExhaustion {
+                    worker.logger.warning("listener \(name): out of file descriptors, pausing accept", metadata: ["listener": "\(name)"])
+                    pause()
+                    // Resume when a session of this loop ends, or after a short pause at the latest.
+                    worker.loop.schedule(after: .milliseconds(100)) { [weak self] in self?.resume() }
+                }
+                // ECONNABORTED and friends: the client left before accept; nothing to do.
+                return
+            }
+        }
+    }
+
+    /// Deregisters the socket from epoll so a reached limit costs no wakeups.
+    private func pause() {
+        guard !paused, let fd, let registration else { return }
+        paused = true
+        worker.shared.pausedListeners.add(1, ordering: .relaxed)
+        try? worker.loop.modify(fd, registration, events: [])
+    }
+
+    /// Re-enables accepting if it was paused.
+    func resume() {
+        guard paused, let fd, let registration else { return }
+        paused = false
+        worker.shared.pausedListeners.subtract(1, ordering: .relaxed)
+        try? worker.loop.modify(fd, registration, events: [.readable])
+    }
+}
+
+/// One loop's counters for one listener (summed over loops at render time).
+public struct ListenerCounters: Sendable, Equatable {
+    /// Sessions accepted.
+    public var sessionsTotal: UInt64 = 0
+    /// Bytes client → server.
+    public var bytesIn: UInt64 = 0
+    /// Bytes server → client.
+    public var bytesOut: UInt64 = 0
+    /// Failed connects to servers.
+    public var connectErrors: UInt64 = 0
+    /// Connects retried on another server (or after the topology moved).
+    public var retries: UInt64 = 0
+    /// Sessions ended without a server (unavailable route, hold or queue timeout).
+    public var noBackend: UInt64 = 0
+    /// Sessions closed because their server left the route.
+    public var closedByRouteChange: UInt64 = 0
+    /// Sessions that waited in a hold during a failover.
+    public var heldTotal: UInt64 = 0
+
+    public init() {}
+
+    mutating func add(_ other: ListenerCounters) {
+        sessionsTotal += other.sessionsTotal
+        bytesIn += other.bytesIn
+        bytesOut += other.bytesOut
+        connectErrors += other.connectErrors
+        retries += other.retries
+        noBackend += other.noBackend
+        closedByRouteChange += other.closedByRouteChange
+        heldTotal += other.heldTotal
+    }
+}

@@ -1,0 +1,232 @@
+import PosixIO
+import SwitchmanCore
+
+/// How a pump moves bytes right now.
+enum PumpMode {
+    /// read(2) into a pooled buffer, write(2) out of it: fewest calls for small messages.
+    case copy
+    /// splice(2) through a pooled pipe: no copy through user space, for bulk transfers.
+    case splice
+}
+
+/// What one call to ``Pump/transfer(from:to:readable:writable:hangup:pools:now:)`` achieved.
+struct PumpProgress {
+    /// Bytes read from the source.
+    var read = 0
+    /// Bytes written to the destination.
+    var written = 0
+    /// The pump stopped with work left (its per-call budget ran out): call it again soon.
+    var yielded = false
+}
+
+/// The pools a pump borrows from: the buffers and pipes of its event loop.
+struct PumpPools {
+    let buffers: BufferPool
+    let pipes: PipePool
+}
+
+/// One direction of a session, source → destination, with the half-close rule: after end of file
+/// from the source, everything read is written, then the destination's writing half is shut down.
+///
+/// The session owns the sockets; the pump owns only the buffer or pipe it holds while bytes are in
+/// flight, and gives it back to the pool as soon as it is empty.
+struct Pump {
+    private(set) var mode: PumpMode
+    private let spliceSetting: SpliceMode
+
+    private var buffer: UnsafeMutableRawPointer?
+    private var bufferStart = 0
+    private var bufferEnd = 0
+
+    private var pipe: Pipe?
+    private var pipeBytes = 0
+
+    /// End of file was read from the source.
+    private(set) var sourceClosed = false
+    /// The destination's writing half was shut down: this direction is finished.
+    private(set) var finished = false
+    /// Bytes written to the destination so far.
+    private(set) var bytesTransferred: UInt64 = 0
+
+    // `auto` mode heuristics: consecutive reads that filled the buffer, splices that moved little.
+    private var fullReads = 0
+    private var smallSplices = 0
+
+    /// Reads per call before the pump yields to other sessions on the loop.
+    private static let roundsPerCall = 16
+
+    init(splice: SpliceMode) {
+        spliceSetting = splice
+        mode = splice == .on ? .splice : .copy
+    }
+
+    /// Bytes read and not yet written.
+    var pendingBytes: Int { (bufferEnd - bufferStart) + pipeBytes }
+
+    /// Moves as much as readiness allows. `readable`/`writable` are the session's readiness latches for
+    /// the source and destination: cleared here when a call would block, set by epoll events.
+    /// `hangup` means the source reported EPOLLRDHUP/EPOLLHUP, so a short read does not prove it empty.
+    mutating func transfer(from source: Int32, to destination: Int32, readable: inout Bool, writable: inout Bool,
+                           hangup: Bool, pools: PumpPools, now: UInt64) throws(IOError) -> PumpProgress {
+        var progress = PumpProgress()
+        var rounds = 0
+        while true {
+            // 1. Flush what is held.
+            if pendingBytes > 0 {
+                guard writable else { break }
+                let flushed = try flush(to: destination, writable: &writable, pools: pools)
+                progress.written += flushed
+                if pendingBytes > 0 { break }  // destination full: wait for EPOLLOUT
+            }
+            // 2. Half-close once the source ended and everything is written.
+            if sourceClosed {
+                if !finished {
+                    Socket.shutdownWrite(destination)
+                    finished = true
+                }
+                break
+            }
+            guard readable else { break }
+            if rounds == Self.roundsPerCall {
+                progress.yielded = true
+                break
+            }
+            rounds += 1
+            // 3. Read more.
+            let n = try fill(from: source, readable: &readable, hangup: hangup, pools: pools, now: now)
+            if n < 0 { break }  // would block (latch cleared) or pipe full with the destination blocked
+            if n == 0 {
+                sourceClosed = true
+                continue
+            }
+            progress.read += n
+        }
+        releaseIfEmpty(pools: pools)
+        return progress
+    }
+
+    /// Gives back the buffer or pipe (session end). A pipe that still holds bytes is closed, not pooled.
+    mutating func releaseAll(pools: PumpPools) {
+        if let buffer {
+            pools.buffers.release(buffer)
+            self.buffer = nil
+        }
+        if let pipe {
+            pools.pipes.release(pipe, empty: pipeBytes == 0)
+            self.pipe = nil
+        }
+        bufferStart = 0
+        bufferEnd = 0
+        pipeBytes = 0
+    }
+
+    // MARK: - Private
+
+    /// Reads once into the buffer or pipe. Returns bytes read, 0 at end of file, -1 when nothing could be read.
+    private mutating func fill(from source: Int32, readable: inout Bool, hangup: Bool, pools: PumpPools, now: UInt64) throws(IOError) -> Int {
+        if mode == .splice && pipe == nil {
+            if let fresh = pools.pipes.acquire(now: now) {
+                pipe = fresh
+            } else {
+                mode = .copy  // pool exhausted or pipes refused: read/write still works
+            }
+        }
+        switch mode {
+        case .splice:
+            // The pipe is present: acquired above or kept since an earlier call.
+            let pipe = self.pipe!
+            let room = pipe.capacity - pipeBytes
+            switch try Pipe.splice(from: source, to: pipe.writeFD, count: room, more: false) {
+            case .wouldBlock:
+                // Ambiguous: the socket is empty, or the pipe has no free slot. Only an empty pipe proves the former.
+                if pipeBytes == 0 { readable = false }
+                return -1
+            case .processed(let n):
+                pipeBytes += n
+                if spliceSetting == .auto {
+                    smallSplices = n < pools.buffers.bufferSize / 4 ? smallSplices + 1 : 0
+                }
+                return n
+            }
+        case .copy:
+            if buffer == nil {
+                buffer = pools.buffers.acquire()
+                bufferStart = 0
+                bufferEnd = 0
+            }
+            let capacity = pools.buffers.bufferSize
+            // The buffer is present: acquired just above or kept with pending bytes.
+            switch try Socket.read(source, into: buffer! + bufferEnd, count: capacity - bufferEnd) {
+            case .wouldBlock:
+                readable = false
+                return -1
+            case .processed(let n):
+                bufferEnd += n
+                // A short read on a stream socket took all that was queued; edge-triggered epoll reports
+                // the next arrival. Not after a hang-up, where EOF may follow the data without a new edge.
+                if n > 0 && n < capacity && !hangup { readable = false }
+                if spliceSetting == .auto {
+                    fullReads = n == capacity ? fullReads + 1 : 0
+                }
+                return n
+            }
+        }
+    }
+
+    /// Writes held bytes. Returns bytes written.
+    private mutating func flush(to destination: Int32, writable: inout Bool, pools: PumpPools) throws(IOError) -> Int {
+        if let buffer, bufferEnd > bufferStart {
+            let want = bufferEnd - bufferStart
+            switch try Socket.write(destination, from: buffer + bufferStart, count: want) {
+            case .wouldBlock:
+                writable = false
+                return 0
+            case .processed(let n):
+                bufferStart += n
+                bytesTransferred += UInt64(n)
+                if n < want { writable = false }
+                if bufferStart == bufferEnd {
+                    bufferStart = 0
+                    bufferEnd = 0
+                }
+                return n
+            }
+        }
+        if let pipe, pipeBytes > 0 {
+            switch try Pipe.splice(from: pipe.readFD, to: destination, count: pipeBytes, more: false) {
+            case .wouldBlock:
+                writable = false
+                return 0
+            case .processed(let n):
+                pipeBytes -= n
+                bytesTransferred += UInt64(n)
+                if pipeBytes > 0 { writable = false }
+                return n
+            }
+        }
+        return 0
+    }
+
+    private mutating func releaseIfEmpty(pools: PumpPools) {
+        if let buffer, bufferStart == bufferEnd {
+            pools.buffers.release(buffer)
+            self.buffer = nil
+            bufferStart = 0
+            bufferEnd = 0
+        }
+        if let pipe, pipeBytes == 0 {
+            pools.pipes.release(pipe, empty: true)
+            self.pipe = nil
+        }
+        // Mode changes happen only when nothing is held, so no byte is ever reordered.
+        if spliceSetting == .auto && pendingBytes == 0 {
+            if mode == .copy && fullReads >= 2 {
+                mode = .splice
+                smallSplices = 0
+            } else if mode == .splice && smallSplices >= 8 {
+                mode = .copy
+                fullReads = 0
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// The data plane's counters summed over every event loop at one moment.
+public struct RuntimeStatistics: Sendable {
+    /// Per listener name.
+    public var listeners: [String: ListenerStatistics] = [:]
+    /// Per server key (`name@host:port`).
+    public var servers: [String: ServerStatistics] = [:]
+    /// Sessions open now, all listeners.
+    public var sessions = 0
+    /// Read/write buffers lent out now.
+    public var buffersInUse = 0
+    /// Splice pipes lent out now.
+    public var pipesInUse = 0
+    /// Times a pump wanted a pipe and fell back to read/write.
+    public var pipeDenials = 0
+    /// Session log lines dropped because the log writer fell behind.
+    public var droppedLogLines = 0
+
+    public init() {}
+}
+
+/// One listener's figures.
+public struct ListenerStatistics: Sendable, Equatable {
+    /// Sessions open now.
+    public var current = 0
+    /// Sessions held now (failover).
+    public var held = 0
+    /// Sessions queued now (servers at server_maxconn).
+    public var queued = 0
+    /// Counters since start.
+    public var counters = ListenerCounters()
+
+    public init() {}
+}
+
+/// One server's figures.
+public struct ServerStatistics: Sendable, Equatable {
+    /// Sessions connected or connecting now.
+    public var current = 0
+    /// Counters since start.
+    public var counters = ServerCounters()
+
+    public init() {}
+}

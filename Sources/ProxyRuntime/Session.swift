@@ -1,0 +1,383 @@
+import Glibc
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// One proxied connection: the client's socket, the server's, and a pump each way.
+///
+/// Owned by its ``Worker`` (one event loop) from accept to end; every method runs on that loop's
+/// thread. It owns both sockets and closes them in ``end(_:)``, which is idempotent and deregisters
+/// before closing, so no event reaches a closed session.
+final class Session: EventHandler, @unchecked Sendable {
+    // @unchecked: confined to its worker's loop thread.
+
+    enum State: Equatable {
+        /// Waiting for a route (held during a failover), a queue slot, or a name lookup.
+        case waiting
+        /// Non-blocking connect in progress.
+        case connecting
+        /// Bytes flow both ways.
+        case established
+        /// Ended; sockets closed.
+        case closed
+    }
+
+    private static let clientToken: UInt32 = 0
+    private static let serverToken: UInt32 = 1
+
+    let id: UInt64
+    unowned let worker: Worker
+    let listener: ListenerRuntime
+    let clientFD: Int32
+    let peer: SocketAddress?
+    let timeouts: Timeouts
+    let acceptedAt: UInt64
+
+    private(set) var state: State = .waiting
+    private var clientRegistration: Registration?
+    private var serverFD: Int32 = -1
+    private var serverRegistration: Registration?
+
+    /// The server this session is connected (or connecting) to.
+    private(set) var server: RouteServer?
+    private var serverCounter: ServerShared?
+    private var serverAddress: SocketAddress?
+    private var triedServers: Set<String> = []
+    private var attempts = 0
+    /// Monotonic deadline of a hold or queue wait; 0 when not waiting.
+    var waitDeadline: UInt64 = 0
+    /// Why the session is waiting, for its end reason when the wait times out.
+    var waitReason = ""
+    private var connectDeadline: UInt64 = 0
+    private var connectedAt: UInt64 = 0
+
+    private var upstream: Pump
+    private var downstream: Pump
+    private var clientReadable = false
+    private var clientWritable = false
+    private var clientHangup = false
+    private var serverReadable = false
+    private var serverWritable = false
+    private var serverHangup = false
+    private var lastClientActivity: UInt64
+    private var lastServerActivity: UInt64
+    private var firstToClose: SessionEnd?
+
+    private var timer: TimerID?
+    private var timerDeadline: UInt64 = .max
+
+    init(id: UInt64, worker: Worker, listener: ListenerRuntime, clientFD: Int32, peer: SocketAddress?) {
+        self.id = id
+        self.worker = worker
+        self.listener = listener
+        self.clientFD = clientFD
+        self.peer = peer
+        self.timeouts = worker.configuration.timeouts
+        self.acceptedAt = worker.loop.now
+        self.lastClientActivity = worker.loop.now
+        self.lastServerActivity = worker.loop.now
+        upstream = Pump(splice: worker.configuration.splice)
+        downstream = Pump(splice: worker.configuration.splice)
+    }
+
+    /// Registers the client socket and starts looking for a server.
+    func start() {
+        do {
+            try configureSocket(clientFD)
+            clientRegistration = try worker.loop.register(
+                clientFD, events: [.readable, .writable, .readHangup, .edgeTriggered], handler: self, token: Self.clientToken)
+        } catch {
+            end(.error("client socket: \(error)"))
+            return
+        }
+        pickServer()
+    }
+
+    // MARK: - Events
+
+    func handleEvents(_ events: EpollEvents, token: UInt32) {
+        if token == Self.clientToken {
+            if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { clientReadable = true }
+            if events.contains(.writable) { clientWritable = true }
+            if !events.isDisjoint(with: [.readHangup, .hangup]) { clientHangup = true }
+            if state == .waiting || state == .connecting {
+                if clientGaveUp(events) { end(.clientClosed) }
+                return
+            }
+        } else {
+            // Latch before anything else: with edge-triggered epoll, the event that completes a connect
+            // may also be the only notice of the server's first bytes (and its FIN).
+            if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { serverReadable = true }
+            if events.contains(.writable) { serverWritable = true }
+            if !events.isDisjoint(with: [.readHangup, .hangup]) { serverHangup = true }
+            if state == .connecting {
+                if !events.isDisjoint(with: [.writable, .error, .hangup]) { finishConnect() }
+                return
+            }
+        }
+        if state == .established { pump() }
+    }
+
+    /// While no server is connected, a client that hung up with nothing left to read has given up.
+    private func clientGaveUp(_ events: EpollEvents) -> Bool {
+        if !events.isDisjoint(with: [.hangup, .error]) { return true }
+        guard events.contains(.readHangup) else { return false }
+        return PosixIOQuery.bytesReadable(clientFD) == 0
+    }
+
+    // MARK: - Choosing a server
+
+    /// Consults the listener's route and either connects, waits, or ends.
+    func pickServer() {
+        guard state == .waiting else { return }
+        let route = listener.route
+        switch route.state {
+        case .hold(let reason):
+            worker.hold(self, reason: reason)
+            return
+        case .unavailable(let reason):
+            end(.noBackend(reason))
+            return
+        case .ready:
+            break
+        }
+        let choice = worker.select(for: listener, excluding: triedServers)
+        switch choice {
+        case .server(let chosen, let counter):
+            server = chosen
+            serverCounter = counter
+            connect(to: chosen)
+        case .allBusy:
+            worker.enqueue(self)
+        case .exhausted:
+            if triedServers.isEmpty {
+                end(.noBackend("listener \(listener.name) has no server"))
+            } else if listener.configuration.role == .primary {
+                // The leader refused us: wait for the topology to move on, within the hold timeout.
+                triedServers.removeAll()
+                worker.hold(self, reason: "leader unreachable")
+            } else {
+                end(.connectFailed("no server reachable after \(attempts) attempt(s)"))
+            }
+        }
+    }
+
+    /// Called by the worker when a route change or a freed slot may let a waiting session go on.
+    func resume() {
+        guard state == .waiting else { return }
+        // waitDeadline stays: a session held, resumed and held again still ends at its first deadline.
+        pickServer()
+    }
+
+    /// The hold or queue wait ran out.
+    func waitTimedOut() {
+        guard state == .waiting else { return }
+        end(.noBackend(waitReason))
+    }
+
+    private func connect(to chosen: RouteServer) {
+        attempts += 1
+        worker.resolve(chosen.endpoint) { [weak self] result in
+            guard let self, self.state == .waiting, self.server == chosen else { return }
+            switch result {
+            case .success(let addresses):
+                self.startConnect(to: addresses[0])
+            case .failure(let error):
+                self.connectFailed(IOErrorDescription(error.description))
+            }
+        }
+    }
+
+    private func startConnect(to address: SocketAddress) {
+        serverAddress = address
+        serverReadable = false
+        serverWritable = false
+        serverHangup = false
+        do {
+            serverFD = try Socket.makeTCP(family: address.family)
+            try configureSocket(serverFD)
+            state = .connecting
+            connectDeadline = worker.loop.now &+ timeouts.connect.nanoseconds
+            serverRegistration = try worker.loop.register(
+                serverFD, events: [.readable, .writable, .readHangup, .edgeTriggered], handler: self, token: Self.serverToken)
+            armTimer(connectDeadline)
+            switch try Socket.connect(serverFD, to: address) {
+            case .connected: finishConnect()
+            case .inProgress: break
+            }
+        } catch {
+            if error.isDescriptorExhaustion {
+                closeServerSocket()
+                end(.error("cannot open a server socket: \(error)"))
+            } else {
+                connectFailed(IOErrorDescription(error.description))
+            }
+        }
+    }
+
+    private func finishConnect() {
+        guard state == .connecting else { return }
+        if let error = Socket.pendingError(serverFD) {
+            connectFailed(IOErrorDescription(error.description))
+            return
+        }
+        state = .established
+        connectedAt = worker.loop.now
+        lastServerActivity = connectedAt
+        lastClientActivity = connectedAt
+        serverWritable = true
+        // Bytes the client sent while we connected are latched already; try both sides once anyway
+        // (a read that would block just clears its latch).
+        clientReadable = true
+        serverReadable = true
+        worker.connected(self)
+        armTimer(idleDeadline())
+        pump()
+    }
+
+    private func connectFailed(_ error: IOErrorDescription) {
+        closeServerSocket()
+        if let server {
+            worker.connectFailed(self, server: server, error: error.text)
+            triedServers.insert(server.name)
+            worker.forgetAddress(server.endpoint)
+        }
+        serverCounter?.release()
+        serverCounter = nil
+        server = nil
+        state = .waiting
+        if attempts > listener.configuration.retries && listener.configuration.role != .primary {
+            end(.connectFailed(error.text))
+            return
+        }
+        pickServer()
+    }
+
+    // MARK: - Transfer
+
+    private func pump() {
+        guard state == .established else { return }
+        let pools = worker.pools
+        let now = worker.loop.now
+        do {
+            let up = try upstream.transfer(
+                from: clientFD, to: serverFD, readable: &clientReadable, writable: &serverWritable,
+                hangup: clientHangup, pools: pools, now: now)
+            let down = try downstream.transfer(
+                from: serverFD, to: clientFD, readable: &serverReadable, writable: &clientWritable,
+                hangup: serverHangup, pools: pools, now: now)
+            if up.read > 0 { lastClientActivity = now }
+            if down.read > 0 { lastServerActivity = now }
+            if up.written > 0 || down.written > 0 { worker.countBytes(self, toServer: up.written, toClient: down.written) }
+            if upstream.sourceClosed && firstToClose == nil { firstToClose = .clientClosed }
+            if downstream.sourceClosed && firstToClose == nil { firstToClose = .serverClosed }
+            if upstream.finished && downstream.finished {
+                end(firstToClose ?? .clientClosed)
+                return
+            }
+            if up.yielded || down.yielded {
+                worker.loop.executeSoon { [weak self] in self?.pump() }
+            }
+        } catch {
+            end(.error(error.description))
+        }
+    }
+
+    // MARK: - Timers
+
+    private func idleDeadline() -> UInt64 {
+        min(lastClientActivity &+ timeouts.clientIdle.nanoseconds, lastServerActivity &+ timeouts.serverIdle.nanoseconds)
+    }
+
+    /// Makes sure the session's single timer fires no later than `deadline`.
+    func armTimer(_ deadline: UInt64) {
+        if timer != nil && timerDeadline <= deadline { return }
+        if let timer { worker.loop.cancel(timer) }
+        timerDeadline = deadline
+        timer = worker.loop.schedule(atNanoseconds: deadline) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDeadline = .max
+        let now = worker.loop.now
+        switch state {
+        case .closed:
+            return
+        case .waiting:
+            if waitDeadline != 0 {
+                if now >= waitDeadline { waitTimedOut() } else { armTimer(waitDeadline) }
+            }
+        case .connecting:
+            if now >= connectDeadline {
+                connectFailed(IOErrorDescription("connect to \(serverAddress.map { "\($0)" } ?? "?") timed out after \(timeouts.connect)"))
+            } else {
+                armTimer(connectDeadline)
+            }
+        case .established:
+            if now >= lastClientActivity &+ timeouts.clientIdle.nanoseconds {
+                end(.clientIdleTimeout)
+            } else if now >= lastServerActivity &+ timeouts.serverIdle.nanoseconds {
+                end(.serverIdleTimeout)
+            } else {
+                armTimer(idleDeadline())
+            }
+        }
+    }
+
+    // MARK: - Ending
+
+    /// Ends the session: deregisters and closes both sockets, returns buffers and pipes, updates
+    /// counters, logs one line. Idempotent.
+    func end(_ reason: SessionEnd) {
+        guard state != .closed else { return }
+        let wasEstablished = state == .established
+        state = .closed
+        if let timer { worker.loop.cancel(timer) }
+        timer = nil
+        if let clientRegistration { worker.loop.deregister(clientFD, clientRegistration) }
+        clientRegistration = nil
+        Socket.close(clientFD)
+        if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
+        upstream.releaseAll(pools: worker.pools)
+        downstream.releaseAll(pools: worker.pools)
+        serverCounter?.release()
+        serverCounter = nil
+        worker.sessionEnded(self, reason: reason, wasEstablished: wasEstablished)
+    }
+
+    /// Closes the server socket: with an RST when `abort` is set (a demoted node must not keep our
+    /// half-open connection).
+    private func closeServerSocket(abort: Bool = false) {
+        guard serverFD >= 0 else { return }
+        if let serverRegistration { worker.loop.deregister(serverFD, serverRegistration) }
+        serverRegistration = nil
+        if abort { Socket.setLingerZero(serverFD) }
+        Socket.close(serverFD)
+        serverFD = -1
+    }
+
+    private func configureSocket(_ fd: Int32) throws(IOError) {
+        try Socket.setNoDelay(fd)
+        if let keepalive = worker.configuration.tcpKeepalive {
+            try Socket.setKeepalive(
+                fd, idle: Int32(max(1, keepalive.idle.components.seconds)),
+                interval: Int32(max(1, keepalive.interval.components.seconds)), count: Int32(keepalive.count))
+        }
+    }
+
+    // MARK: - Reporting
+
+    /// Bytes client → server so far.
+    var bytesToServer: UInt64 { upstream.bytesTransferred }
+    /// Bytes server → client so far.
+    var bytesToClient: UInt64 { downstream.bytesTransferred }
+    /// Monotonic time the server connection was established (0 if never).
+    var establishedAt: UInt64 { connectedAt }
+}
+
+/// A connect error's text (a small wrapper so failures from resolution and sockets read alike).
+struct IOErrorDescription {
+    let text: String
+    init(_ text: String) { self.text = text }
+}

@@ -1,0 +1,438 @@
+import Logging
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// The proxy's state on one event loop: its listeners' sockets, its sessions, pools, address cache
+/// and counters. Every method runs on `loop`'s thread (the runtime posts work to it).
+final class Worker: @unchecked Sendable {
+    // @unchecked: confined to `loop`'s thread; other threads only post closures to it.
+
+    let loop: EventLoop
+    let shared: SharedCounters
+    let logger: Logger
+    let sessionLog: SessionLog?
+    let resolver: AddressResolver
+    private(set) var configuration: ProxyConfiguration
+    private(set) var pools: PumpPools
+    private var addressCache: AddressCache
+    private var nextSessionID: UInt64
+    private(set) var listeners: [String: ListenerRuntime] = [:]
+    private var sessions: [UInt64: Session] = [:]
+    /// Per-server counters of this loop, by server key.
+    private(set) var serverCounters: [String: ServerCounters] = [:]
+    private var serverShared: [String: ServerShared] = [:]
+    private var draining = false
+    private var drainCompletion: (@Sendable () -> Void)?
+
+    init(loop: EventLoop, configuration: ProxyConfiguration, shared: SharedCounters, resolver: AddressResolver,
+         logger: Logger, sessionLog: SessionLog?) {
+        self.loop = loop
+        self.configuration = configuration
+        self.shared = shared
+        self.resolver = resolver
+        self.logger = logger
+        self.sessionLog = sessionLog
+        pools = PumpPools(
+            buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
+            pipes: PipePool(pipeSize: configuration.pipeSize, limit: configuration.pipePoolSize))
+        addressCache = AddressCache(ttlNanoseconds: configuration.resolveTTL.nanoseconds)
+        // Session ids are unique across loops: the loop index sits in the top byte.
+        nextSessionID = UInt64(loop.index) << 56
+    }
+
+    // MARK: - Listeners
+
+    /// Adds a listener with its socket for this loop.
+    func addListener(_ configuration: ListenerConfiguration, route: ListenerRoute, fd: Int32) {
+        let listener = ListenerRuntime(
+            configuration: configuration, route: route, shared: shared.listener(configuration.name), worker: self)
+        listeners[configuration.name] = listener
+        do {
+            try listener.open(fd: fd)
+        } catch {
+            logger.error("listener \(configuration.name): cannot register: \(error)")
+            Socket.close(fd)
+        }
+    }
+
+    /// Closes a listener's socket; its sessions go on until they end (drain).
+    func removeListener(_ name: String) {
+        guard let listener = listeners.removeValue(forKey: name) else { return }
+        listener.retire()
+        // Sessions still waiting for a server have nothing to drain: refuse them now.
+        for session in listener.held + listener.queued { session.end(.shutdown) }
+    }
+
+    /// Applies a reloaded configuration: new sessions use the new values, live ones keep theirs.
+    func apply(_ configuration: ProxyConfiguration) {
+        self.configuration = configuration
+        addressCache.ttlNanoseconds = configuration.resolveTTL.nanoseconds
+        if configuration.bufferSize != pools.buffers.bufferSize || configuration.pipeSize != pools.pipes.pipeSize
+            || configuration.pipePoolSize != pools.pipes.limit {
+            // Pumps keep a reference to the pools they borrowed from, so old buffers return to old pools.
+            pools = PumpPools(
+                buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
+                pipes: PipePool(pipeSize: configuration.pipeSize, limit: configuration.pipePoolSize))
+        }
+        for listenerConfiguration in configuration.listeners {
+            listeners[listenerConfiguration.name]?.configuration = listenerConfiguration
+        }
+    }
+
+    /// Installs new routes; wakes held sessions of routes that became ready; closes sessions whose
+    /// server left a route that closes stale sessions.
+    func updateRoutes(_ routes: [String: ListenerRoute]) {
+        for (name, route) in routes {
+            guard let listener = listeners[name] else { continue }
+            listener.route = route
+            if route.closesStaleSessions {
+                let current = Set(route.servers)
+                for session in sessions.values where session.listener === listener {
+                    if let server = session.server, !current.contains(server) {
+                        listener.counters.closedByRouteChange += 1
+                        session.end(.routeChanged("\(server.name) left the \(listener.configuration.role) route"))
+                    }
+                }
+            }
+            switch route.state {
+            case .ready, .unavailable:
+                let waiting = listener.held
+                listener.held.removeAll()
+                for session in waiting {
+                    shared.held.subtract(1, ordering: .relaxed)
+                    session.resume()
+                }
+            case .hold:
+                break
+            }
+        }
+    }
+
+    // MARK: - Sessions
+
+    func startSession(on listener: ListenerRuntime, fd: Int32, peer: SocketAddress?) {
+        nextSessionID &+= 1
+        let session = Session(id: nextSessionID, worker: self, listener: listener, clientFD: fd, peer: peer)
+        sessions[session.id] = session
+        listener.counters.sessionsTotal += 1
+        session.start()
+    }
+
+    /// Chooses a server for a session, honouring `server_maxconn`.
+    func select(for listener: ListenerRuntime, excluding tried: Set<String>) -> Selection {
+        let candidates = listener.route.servers.filter { !tried.contains($0.name) }
+        if candidates.isEmpty { return .exhausted }
+        let limit = listener.configuration.serverMaxconn
+        let order: [RouteServer]
+        switch listener.configuration.balance {
+        case .roundrobin:
+            let start = listener.roundRobinCursor % candidates.count
+            listener.roundRobinCursor &+= 1
+            order = Array(candidates[start...] + candidates[..<start])
+        case .leastconn:
+            let start = listener.roundRobinCursor % candidates.count
+            listener.roundRobinCursor &+= 1
+            let rotated = Array(candidates[start...] + candidates[..<start])
+            // Stable sort keeps the rotation as the tie-breaker.
+            let counts = rotated.map { counter(for: $0).current.load(ordering: .relaxed) }
+            order = zip(rotated, counts).enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.map { $0.element.0 }
+        }
+        for server in order {
+            let counter = counter(for: server)
+            if counter.tryAcquire(limit: limit) { return .server(server, counter) }
+        }
+        return .allBusy
+    }
+
+    private func counter(for server: RouteServer) -> ServerShared {
+        let key = Self.serverKey(server)
+        if let existing = serverShared[key] { return existing }
+        let fresh = shared.server(key)
+        serverShared[key] = fresh
+        return fresh
+    }
+
+    static func serverKey(_ server: RouteServer) -> String { "\(server.name)@\(server.endpoint)" }
+
+    /// Puts a session on hold until the listener's route changes (at most `cluster.hold_max` at once,
+    /// at most `cluster.hold_timeout` long).
+    func hold(_ session: Session, reason: String) {
+        let holdMax = configuration.cluster?.holdMax ?? 1000
+        if shared.held.add(1, ordering: .relaxed).newValue > holdMax {
+            shared.held.subtract(1, ordering: .relaxed)
+            session.end(.noBackend("\(reason); hold queue full (\(holdMax))"))
+            return
+        }
+        let timeout = configuration.cluster?.holdTimeout ?? .seconds(30)
+        if session.waitDeadline == 0 {
+            session.waitDeadline = loop.now &+ timeout.nanoseconds
+            session.listener.counters.heldTotal += 1
+        }
+        session.waitReason = "\(reason), held \(timeout)"
+        session.listener.held.append(session)
+        session.armTimer(session.waitDeadline)
+    }
+
+    /// Queues a session until a server of its listener has a free slot (up to `timeouts.queue`).
+    func enqueue(_ session: Session) {
+        let listener = session.listener
+        if listener.queued.count >= listener.configuration.queueMax {
+            session.end(.noBackend("every server of \(listener.name) is at server_maxconn and the queue is full"))
+            return
+        }
+        listener.queued.append(session)
+        listener.shared.queued.add(1, ordering: .relaxed)
+        if session.waitDeadline == 0 { session.waitDeadline = loop.now &+ session.timeouts.queue.nanoseconds }
+        session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue))"
+        session.armTimer(session.waitDeadline)
+    }
+
+    /// Looks `endpoint` up (cache first, then the resolver thread) and calls back on this loop.
+    func resolve(_ endpoint: Endpoint, _ completion: @escaping (Result<[SocketAddress], ResolutionError>) -> Void) {
+        if let literal = SocketAddress(literal: endpoint.host, port: endpoint.port) {
+            completion(.success([literal]))
+            return
+        }
+        if let cached = addressCache.lookup(endpoint, now: loop.now) {
+            completion(.success(cached))
+            return
+        }
+        let box = CompletionBox(completion)
+        resolver.resolve(host: endpoint.host, port: endpoint.port, on: loop) { [self] result in
+            if case .success(let addresses) = result { self.addressCache.store(endpoint, addresses, now: self.loop.now) }
+            box.completion(result)
+        }
+    }
+
+    func forgetAddress(_ endpoint: Endpoint) { addressCache.forget(endpoint) }
+
+    func connected(_ session: Session) {
+        guard let server = session.server else { return }
+        serverCounters[Self.serverKey(server), default: ServerCounters()].sessionsTotal += 1
+    }
+
+    func connectFailed(_ session: Session, server: RouteServer, error: String) {
+        session.listener.counters.connectErrors += 1
+        session.listener.counters.retries += 1
+        serverCounters[Self.serverKey(server), default: ServerCounters()].connectErrors += 1
+        logger.warning(
+            "connect to \(server.name) (\(server.endpoint)) failed: \(error)",
+            metadata: ["listener": "\(session.listener.name)", "session": "\(session.id)", "backend": "\(server.name)"])
+    }
+
+    func countBytes(_ session: Session, toServer: Int, toClient: Int) {
+        session.listener.counters.bytesIn &+= UInt64(toServer)
+        session.listener.counters.bytesOut &+= UInt64(toClient)
+        if let server = session.server {
+            let key = Self.serverKey(server)
+            serverCounters[key, default: ServerCounters()].bytesIn &+= UInt64(toServer)
+            serverCounters[key, default: ServerCounters()].bytesOut &+= UInt64(toClient)
+        }
+    }
+
+    /// Bookkeeping when a session ends: counters, waiting lists, the log line, and the slots it frees.
+    func sessionEnded(_ session: Session, reason: SessionEnd, wasEstablished: Bool) {
+        sessions[session.id] = nil
+        let listener = session.listener
+        if let index = listener.held.firstIndex(where: { $0 === session }) {
+            listener.held.remove(at: index)
+            shared.held.subtract(1, ordering: .relaxed)
+        }
+        if let index = listener.queued.firstIndex(where: { $0 === session }) {
+            listener.queued.remove(at: index)
+            listener.shared.queued.subtract(1, ordering: .relaxed)
+        }
+        if case .noBackend = reason { listener.counters.noBackend += 1 }
+        listener.shared.release()
+        shared.releaseSession()
+        if let sessionLog, configuration.logSessions { sessionLog.append(logLine(session, reason: reason)) }
+        slotFreed(listener: listener)
+        if draining && sessions.isEmpty { finishDrain() }
+    }
+
+    /// A session ended: a queued session may take its server slot, a paused listener may accept again.
+    private func slotFreed(listener: ListenerRuntime) {
+        if !listener.queued.isEmpty { retryQueue(listener) }
+        for other in listeners.values where other.paused { other.resume() }
+        if shared.pausedListeners.load(ordering: .relaxed) > 0 || listener.shared.queued.load(ordering: .relaxed) > 0 {
+            onSlotFreedElsewhere?(listener.name)
+        }
+    }
+
+    /// Set by the runtime: tells the other loops that a slot was freed here.
+    var onSlotFreedElsewhere: ((String) -> Void)?
+
+    /// Lets queued sessions of `listener` try again (a server slot may be free).
+    func retryQueue(_ listener: ListenerRuntime) {
+        let waiting = listener.queued
+        listener.queued.removeAll()
+        listener.shared.queued.subtract(waiting.count, ordering: .relaxed)
+        for session in waiting {
+            session.resume()
+        }
+    }
+
+    /// A slot was freed on another loop.
+    func slotFreedElsewhere(listenerName: String) {
+        if let listener = listeners[listenerName], !listener.queued.isEmpty { retryQueue(listener) }
+        for other in listeners.values where other.paused { other.resume() }
+    }
+
+    // MARK: - Shutdown
+
+    /// Stops accepting; calls `completion` (on this loop) once every session ended, cutting the
+    /// remaining ones at `deadline`.
+    func drain(within grace: Duration, completion: @escaping @Sendable () -> Void) {
+        draining = true
+        drainCompletion = completion
+        for listener in listeners.values { listener.retire() }
+        for listener in listeners.values {
+            for session in listener.held + listener.queued { session.end(.shutdown) }
+        }
+        if sessions.isEmpty {
+            finishDrain()
+            return
+        }
+        loop.schedule(after: grace) { [weak self] in
+            guard let self else { return }
+            for session in Array(self.sessions.values) { session.end(.shutdown) }
+        }
+    }
+
+    private func finishDrain() {
+        guard let completion = drainCompletion else { return }
+        drainCompletion = nil
+        completion()
+    }
+
+    /// Sessions open on this loop.
+    var sessionCount: Int { sessions.count }
+
+    // MARK: - Stats
+
+    /// This loop's counters, for the runtime to sum.
+    func statistics() -> WorkerStatistics {
+        var perListener: [String: ListenerCounters] = [:]
+        var heldNow: [String: Int] = [:]
+        var queuedNow: [String: Int] = [:]
+        for (name, listener) in listeners {
+            perListener[name] = listener.counters
+            heldNow[name] = listener.held.count
+            queuedNow[name] = listener.queued.count
+        }
+        return WorkerStatistics(
+            listeners: perListener, held: heldNow, queued: queuedNow, servers: serverCounters,
+            sessions: sessions.count, buffersInUse: pools.buffers.inUse, pipesInUse: pools.pipes.inUse,
+            pipeDenials: pools.pipes.denials)
+    }
+
+    // MARK: - Logging
+
+    private func logLine(_ session: Session, reason: SessionEnd) -> String {
+        let now = loop.now
+        let duration = Double(now &- session.acceptedAt) / 1e9
+        let connect = session.establishedAt > 0 ? Double(session.establishedAt &- session.acceptedAt) / 1e3 / 1e3 : -1
+        let backend = session.server.map { "\($0.name)" } ?? "-"
+        let client = session.peer.map { "\($0)" } ?? "-"
+        switch sessionLog?.format ?? .text {
+        case .text:
+            return "session=\(session.id) client=\(client) listener=\(session.listener.name) backend=\(backend) "
+                + "bytes_in=\(session.bytesToServer) bytes_out=\(session.bytesToClient) "
+                + "connect_ms=\(formatMillis(connect)) duration_s=\(formatSeconds(duration)) end=\(reason.code)"
+                + (reasonDetail(reason).map { " detail=\"\($0)\"" } ?? "")
+        case .json:
+            var line = "{\"session\":\(session.id),\"client\":\"\(client)\",\"listener\":\(jsonString(session.listener.name)),"
+            line += "\"backend\":\(jsonString(backend)),\"bytes_in\":\(session.bytesToServer),\"bytes_out\":\(session.bytesToClient),"
+            line += "\"connect_ms\":\(formatMillis(connect)),\"duration_s\":\(formatSeconds(duration)),\"end\":\"\(reason.code)\""
+            if let detail = reasonDetail(reason) { line += ",\"detail\":\(jsonString(detail))" }
+            return line + "}"
+        }
+    }
+
+    private func reasonDetail(_ reason: SessionEnd) -> String? {
+        switch reason {
+        case .connectFailed(let d), .noBackend(let d), .error(let d), .routeChanged(let d): return d
+        default: return nil
+        }
+    }
+}
+
+/// What ``Worker/select(for:excluding:)`` found.
+enum Selection {
+    /// Connect here; the server slot is already taken.
+    case server(RouteServer, ServerShared)
+    /// Every untried candidate is at its `server_maxconn`: queue.
+    case allBusy
+    /// No untried candidate is left.
+    case exhausted
+}
+
+/// One loop's counters for one server.
+public struct ServerCounters: Sendable, Equatable {
+    /// Sessions connected.
+    public var sessionsTotal: UInt64 = 0
+    /// Bytes to the server.
+    public var bytesIn: UInt64 = 0
+    /// Bytes from the server.
+    public var bytesOut: UInt64 = 0
+    /// Failed connects.
+    public var connectErrors: UInt64 = 0
+
+    public init() {}
+
+    mutating func add(_ other: ServerCounters) {
+        sessionsTotal += other.sessionsTotal
+        bytesIn += other.bytesIn
+        bytesOut += other.bytesOut
+        connectErrors += other.connectErrors
+    }
+}
+
+/// One loop's share of the runtime statistics.
+struct WorkerStatistics: Sendable {
+    var listeners: [String: ListenerCounters]
+    var held: [String: Int]
+    var queued: [String: Int]
+    var servers: [String: ServerCounters]
+    var sessions: Int
+    var buffersInUse: Int
+    var pipesInUse: Int
+    var pipeDenials: Int
+}
+
+/// Carries a loop-confined completion through the resolver's @Sendable hop and back to the same loop.
+private final class CompletionBox: @unchecked Sendable {
+    // @unchecked: created and called on the same loop thread; the resolver only passes it along.
+    let completion: (Result<[SocketAddress], ResolutionError>) -> Void
+    init(_ completion: @escaping (Result<[SocketAddress], ResolutionError>) -> Void) { self.completion = completion }
+}
+
+private func formatMillis(_ value: Double) -> String {
+    value < 0 ? "-1" : String(Double(Int(value * 1000)) / 1000)
+}
+
+private func formatSeconds(_ value: Double) -> String {
+    String(Double(Int(value * 1000)) / 1000)
+}
+
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,47 @@
+import Glibc
+import PosixIO
+import Synchronization
+
+/// Resolves host names on a thread of its own and hands the answer back to the asking loop, so no
+/// event loop ever blocks in getaddrinfo. Answers are cached per host for a bounded time by the
+/// caller (see ProxyRuntime's address cache); this type only performs lookups.
+public final class AddressResolver: Sendable {
+    private struct Request {
+        let host: String
+        let port: UInt16
+        let loop: EventLoop
+        let completion: @Sendable (Result<[SocketAddress], ResolutionError>) -> Void
+    }
+
+    private let queue = Mutex<[Request]>([])
+    // sem_t is thread-safe by design; the pointer itself never changes.
+    nonisolated(unsafe) private let semaphore: UnsafeMutablePointer<sem_t>
+
+    /// Starts the resolver thread.
+    public init() {
+        semaphore = .allocate(capacity: 1)
+        sem_init(semaphore, 0, 0)
+        Thread.spawn(name: "switchman-dns") { [self] in self.work() }
+    }
+
+    /// Looks up `host` and calls `completion` on `loop` with the result. Safe from any thread.
+    public func resolve(host: String, port: UInt16, on loop: EventLoop,
+                        completion: @escaping @Sendable (Result<[SocketAddress], ResolutionError>) -> Void) {
+        if let literal = SocketAddress(literal: host, port: port) {
+            loop.execute { completion(.success([literal])) }
+            return
+        }
+        queue.withLock { $0.append(Request(host: host, port: port, loop: loop, completion: completion)) }
+        sem_post(semaphore)
+    }
+
+    private func work() {
+        while true {
+            while sem_wait(semaphore) != 0 {}
+            guard let request = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
+            let result = NameResolution.resolve(host: request.host, port: request.port)
+            let completion = request.completion
+            request.loop.execute { completion(result) }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Glibc
+import Logging
+import PosixIO
+import Reactor
+import SwitchmanCore
+import Synchronization
+@testable import ProxyRuntime
+
+/// A running proxy on 2 loops for one test; `stop()` drains and stops the loops.
+final class ProxyHarness: Sendable {
+    let runtime: ProxyRuntime
+    let group: EventLoopGroup
+
+    init(_ configuration: ProxyConfiguration) throws {
+        group = try EventLoopGroup(count: 2)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        runtime = ProxyRuntime(
+            configuration: configuration, group: group, resolver: AddressResolver(), logger: logger, sessionLog: nil)
+        group.start()
+        try runtime.start()
+    }
+
+    /// The port a listener is bound to.
+    func port(_ listener: String) -> UInt16 { runtime.boundAddresses[listener]!.port }
+
+    func statistics() -> RuntimeStatistics {
+        let result = Mutex<RuntimeStatistics?>(nil)
+        runtime.collectStatistics { stats in result.withLock { $0 = stats } }
+        _ = eventually(seconds: 5) { result.withLock { $0 != nil } }
+        return result.withLock { $0! }
+    }
+
+    func stop() {
+        let done = Atomic<Bool>(false)
+        runtime.shutdown(grace: .milliseconds(200)) { done.store(true, ordering: .releasing) }
+        _ = eventually(seconds: 5) { done.load(ordering: .acquiring) }
+        group.stop()
+        usleep(20_000)  // let the loop threads return before the next test counts descriptors
+    }
+}
+
+func staticListener(_ name: String = "raw", servers: [UInt16], balance: BalanceAlgorithm = .roundrobin,
+                    maxconn: Int? = nil, serverMaxconn: Int? = nil, retries: Int = 2) -> ListenerConfiguration {
+    ListenerConfiguration(
+        name: name, bind: Endpoint(host: "127.0.0.1", port: 0), role: .static,
+        servers: servers.map { Endpoint(host: "127.0.0.1", port: $0) }, balance: balance, maxconn: maxconn,
+        serverMaxconn: serverMaxconn, retries: retries)
+}
