@@ -38,6 +38,12 @@ public enum ConfigurationLoader {
     public static func parse(yaml: String, file: String, environment: [String: String]) throws(ConfigurationError)
         -> ProxyConfiguration
     {
+        let overridden = try EnvironmentOverrides.apply(environment, to: tree(yaml: yaml, file: file))
+        return try ConfigurationDecoder(file: file).decode(overridden)
+    }
+
+    /// The YAML document as a tree of strings with their lines; an empty document is an empty mapping.
+    static func tree(yaml: String, file: String) throws(ConfigurationError) -> ConfigNode {
         let composed: Node?
         do {
             composed = try Yams.compose(yaml: yaml)
@@ -46,10 +52,8 @@ public enum ConfigurationLoader {
         } catch {
             throw ConfigurationError(file: file, line: nil, key: "", message: "invalid YAML: \(error)")
         }
-        let root = try composed.map { node throws(ConfigurationError) in try ConfigNode(yaml: node, path: "", file: file) }
-            ?? .mapping([], origin: .file(line: nil))
-        let overridden = try EnvironmentOverrides.apply(environment, to: root)
-        return try ConfigurationDecoder(file: file).decode(overridden)
+        guard let composed else { return .mapping([], origin: .file(line: nil)) }
+        return try ConfigNode(yaml: composed, path: "", file: file)
     }
 
     /// The file's text, or an error saying why it cannot be had.

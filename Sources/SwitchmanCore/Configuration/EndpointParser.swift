@@ -31,7 +31,7 @@ public enum EndpointParser {
             }
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
-            if host.contains(":") {
+            if host.contains(":") && host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) {
                 throw Failure(message: "an IPv6 address needs brackets, as in [::1]:5432, \(got)")
             }
             guard !host.isEmpty else { throw Failure(message: "expected host:port, host is missing, \(got)") }

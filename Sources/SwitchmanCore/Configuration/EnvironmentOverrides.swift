@@ -70,7 +70,7 @@ enum EnvironmentOverrides {
         case .mapping(let existing, let existingOrigin)?:
             entries = existing
             origin = existingOrigin
-        case let other? where other.origin != .file(line: nil):
+        case let other?:
             if case .environment(let setter) = other.origin, case .scalar(_, false, _) = other {
                 throw ConfigurationError(
                     file: ConfigurationDecoder.environmentFile, line: nil, key: variable, message: "conflicts with \(setter)")
