@@ -7,9 +7,12 @@ import SwitchmanCore
 /// Loop-confined.
 final class ListenerRuntime: EventHandler {
     let name: String
-    var configuration: ListenerConfiguration
+    var configuration: ListenerConfiguration {
+        didSet { selector.balance = configuration.balance }
+    }
     var route: ListenerRoute
-    var roundRobinCursor = 0
+    /// Balancing state (the round-robin cursor) of this loop.
+    var selector: BackendSelector
     let shared: ListenerShared
     unowned let worker: Worker
 
@@ -35,6 +38,8 @@ final class ListenerRuntime: EventHandler {
         self.route = route
         self.shared = shared
         self.worker = worker
+        // Each loop starts its rotation elsewhere, so the first sessions of a new proxy spread out.
+        selector = BackendSelector(balance: configuration.balance, cursor: worker.loop.index)
     }
 
     /// Starts accepting on `fd` (owned from now on by this listener).

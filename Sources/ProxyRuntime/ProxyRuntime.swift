@@ -74,10 +74,8 @@ public final class ProxyRuntime: Sendable {
     @discardableResult
     public func reload(_ configuration: ProxyConfiguration) throws(ListenerError) -> [String] {
         let old = state.withLock { $0.configuration }
-        var restartNeeded: [String] = []
-        if old.threads != configuration.threads { restartNeeded.append("threads") }
-        if old.cluster != configuration.cluster { restartNeeded.append("cluster") }
-        if old.stats != configuration.stats { restartNeeded.append("stats") }
+        var restartNeeded = configuration.changesNeedingRestart(from: old)
+        if old.stats != configuration.stats { restartNeeded.append("stats: changed") }
         // Keep the old values of what needs a restart, so what runs matches what the log says.
         let effective = ProxyConfiguration(
             threads: old.threads, maxconn: configuration.maxconn, timeouts: configuration.timeouts,

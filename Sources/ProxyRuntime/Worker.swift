@@ -119,28 +119,27 @@ final class Worker: @unchecked Sendable {
         session.start()
     }
 
-    /// Chooses a server for a session, honouring `server_maxconn`.
+    /// Chooses a server for a session, honouring `server_maxconn` (the slot is taken here, atomically,
+    /// since another loop may take the last one between the choice and the connect).
     func select(for listener: ListenerRuntime, excluding tried: Set<String>) -> Selection {
-        let candidates = listener.route.servers.filter { !tried.contains($0.name) }
-        if candidates.isEmpty { return .exhausted }
-        let limit = listener.configuration.serverMaxconn
-        let order: [RouteServer]
-        switch listener.configuration.balance {
-        case .roundrobin:
-            let start = listener.roundRobinCursor % candidates.count
-            listener.roundRobinCursor &+= 1
-            order = Array(candidates[start...] + candidates[..<start])
-        case .leastconn:
-            let start = listener.roundRobinCursor % candidates.count
-            listener.roundRobinCursor &+= 1
-            let rotated = Array(candidates[start...] + candidates[..<start])
-            // Stable sort keeps the rotation as the tie-breaker.
-            let counts = rotated.map { counter(for: $0).current.load(ordering: .relaxed) }
-            order = zip(rotated, counts).enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.map { $0.element.0 }
-        }
-        for server in order {
-            let counter = counter(for: server)
-            if counter.tryAcquire(limit: limit) { return .server(server, counter) }
+        let candidates = listener.route.servers
+        var skipped = Set(candidates.filter { tried.contains($0.name) })
+        var lostRaces = false
+        for _ in 0...candidates.count {
+            let choice = listener.selector.pick(
+                from: candidates, sessions: { self.counter(for: $0).current.load(ordering: .relaxed) },
+                limit: listener.configuration.serverMaxconn, tried: skipped)
+            switch choice {
+            case .server(let server):
+                let counter = counter(for: server)
+                if counter.tryAcquire(limit: listener.configuration.serverMaxconn) { return .server(server, counter) }
+                skipped.insert(server)  // another loop took its last slot meanwhile
+                lostRaces = true
+            case .allBusy:
+                return .allBusy
+            case .exhausted:
+                return lostRaces ? .allBusy : .exhausted
+            }
         }
         return .allBusy
     }
