@@ -192,6 +192,8 @@ struct ConfigurationErrorTests {
         ("listeners: [\n", "proxy.conf:2: invalid YAML: did not find expected node content (while parsing a flow node at line 2)"),
         ("a: b: c\n", "proxy.conf:1: invalid YAML: mapping values are not allowed in this context"),
         ("- 1\n- 2\n", "proxy.conf:1: expected a mapping, got a list"),
+        ("maxconn: 1\n---\nmaxconn: 2\n", "proxy.conf:2: invalid YAML: but found another document (expected a single document in the stream at line 1)"),
+        ("listeners:\n\t- a\n", "proxy.conf:2: invalid YAML: found character that cannot start any token (while scanning for the next token at line 2)"),
         ("? [a]\n: 1\n", "proxy.conf:1: a key must be a plain word, not a list"),
     ]
 
