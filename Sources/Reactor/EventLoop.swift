@@ -79,6 +79,13 @@ public final class EventLoop: @unchecked Sendable {
         release(registration)
     }
 
+    /// Frees the slot of a descriptor that someone else already closed (the kernel dropped it from
+    /// epoll on close). Never call epoll_ctl for it: its number may belong to a new descriptor now.
+    public func forget(_ registration: Registration) {
+        guard isCurrent(registration) else { return }
+        release(registration)
+    }
+
     private func isCurrent(_ registration: Registration) -> Bool {
         Int(registration.index) < slots.count && slots[Int(registration.index)].generation == registration.generation
             && slots[Int(registration.index)].handler != nil

@@ -1,0 +1,186 @@
+import CLibPQ
+import Glibc
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// What a probe of one PostgreSQL node found.
+public enum SQLProbeResult: Sendable, Equatable {
+    /// The query ran; its first row's columns as text (`nil` for SQL NULL).
+    case row([String?])
+    /// Connecting, authenticating or the query failed; the text says which and why.
+    case failed(String)
+}
+
+/// One libpq connection that runs one query on an event loop without ever blocking it:
+/// `PQconnectStartParams` + `PQconnectPoll` driven by the socket's readiness, then `PQsendQuery`.
+///
+/// Loop-confined. The probe owns its `PGconn` (and so the socket libpq opened) and finishes it
+/// when done, when cancelled, or at its deadline; `completion` runs exactly once, on the loop.
+public final class SQLProbe: EventHandler, @unchecked Sendable {
+    // @unchecked: created and driven on one loop thread only.
+
+    private enum Phase { case connecting, querying, done }
+
+    private let loop: EventLoop
+    private let query: String
+    private var connection: OpaquePointer?
+    private var fd: Int32 = -1
+    private var registration: Registration?
+    private var phase: Phase = .connecting
+    private var timer: TimerID?
+    private var completion: ((SQLProbeResult) -> Void)?
+
+    /// Starts connecting to `endpoint` and will run `query`. Must be called on `loop`.
+    public init(loop: EventLoop, endpoint: Endpoint, credentials: SQLCheckConfiguration, query: String,
+                completion: @escaping (SQLProbeResult) -> Void) {
+        self.loop = loop
+        self.query = query
+        self.completion = completion
+        let timeoutSeconds = max(1, Int(credentials.timeout.components.seconds))
+        var parameters: [(String, String)] = [
+            ("host", endpoint.host), ("port", String(endpoint.port)), ("user", credentials.user),
+            ("dbname", credentials.database), ("application_name", "switchman-check"),
+            ("connect_timeout", String(timeoutSeconds)), ("gssencmode", "disable"),
+        ]
+        if let password = credentials.password { parameters.append(("password", password)) }
+        if let passfile = credentials.passfile { parameters.append(("passfile", passfile)) }
+        connection = Self.connectStart(parameters)
+        timer = loop.schedule(after: credentials.timeout) { [weak self] in
+            self?.finish(.failed("no answer within \(credentials.timeout.humanReadable)"))
+        }
+        guard let connection, PQstatus(connection) != CONNECTION_BAD else {
+            let message = connection.map { Self.errorText($0) } ?? "out of memory"
+            // Report on the next turn so the caller never sees its completion run inside init.
+            loop.executeSoon { [weak self] in self?.finish(.failed(message)) }
+            return
+        }
+        PQsetnonblocking(connection, 1)
+        // As documented for PQconnectStart: behave as if PQconnectPoll had answered "writing".
+        watch(writable: true)
+    }
+
+    /// Abandons the probe; the completion is not called.
+    public func cancel() {
+        completion = nil
+        finish(.failed("cancelled"))
+    }
+
+    public func handleEvents(_ events: EpollEvents, token: UInt32) {
+        guard let connection else { return }
+        switch phase {
+        case .connecting:
+            switch PQconnectPoll(connection) {
+            case PGRES_POLLING_READING: watch(writable: false)
+            case PGRES_POLLING_WRITING: watch(writable: true)
+            case PGRES_POLLING_OK: sendQuery()
+            default: finish(.failed(Self.errorText(connection)))
+            }
+        case .querying:
+            guard PQconsumeInput(connection) != 0 else {
+                finish(.failed(Self.errorText(connection)))
+                return
+            }
+            if PQisBusy(connection) != 0 { return }
+            var outcome: SQLProbeResult = .failed("no result")
+            while let result = PQgetResult(connection) {
+                defer { PQclear(result) }
+                if PQresultStatus(result) == PGRES_TUPLES_OK, PQntuples(result) > 0 {
+                    var row: [String?] = []
+                    for column in 0..<PQnfields(result) {
+                        row.append(PQgetisnull(result, 0, column) != 0 ? nil : String(cString: PQgetvalue(result, 0, column)))
+                    }
+                    outcome = .row(row)
+                } else if PQresultStatus(result) != PGRES_TUPLES_OK {
+                    outcome = .failed(String(cString: PQresultErrorMessage(result)).trimmed)
+                }
+            }
+            finish(outcome)
+        case .done:
+            return
+        }
+    }
+
+    private func sendQuery() {
+        guard let connection else { return }
+        phase = .querying
+        guard PQsendQuery(connection, query) != 0 else {
+            finish(.failed(Self.errorText(connection)))
+            return
+        }
+        // A short query fits in the socket buffer; flush whatever is left before waiting to read.
+        while PQflush(connection) == 1 {}
+        watch(writable: false)
+    }
+
+    /// (Re)registers libpq's current socket; libpq may switch sockets while connecting (e.g. retrying
+    /// without SSL), in which case it already closed the old one.
+    private func watch(writable: Bool) {
+        guard let connection else { return }
+        let current = PQsocket(connection)
+        let events: EpollEvents = writable ? [.writable] : [.readable]
+        do {
+            if current != fd || registration == nil {
+                if let registration { loop.forget(registration) }
+                registration = nil
+                fd = current
+                guard fd >= 0 else {
+                    finish(.failed(Self.errorText(connection)))
+                    return
+                }
+                registration = try loop.register(fd, events: events, handler: self)
+            } else if let registration {
+                try loop.modify(fd, registration, events: events)
+            }
+        } catch {
+            finish(.failed("epoll: \(error)"))
+        }
+    }
+
+    private func finish(_ result: SQLProbeResult) {
+        guard phase != .done || connection != nil else { return }
+        phase = .done
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        if let registration, fd >= 0 { loop.deregister(fd, registration) }
+        registration = nil
+        if let connection { PQfinish(connection) }  // closes libpq's socket
+        connection = nil
+        fd = -1
+        let completion = self.completion
+        self.completion = nil
+        completion?(result)
+    }
+
+    private static func connectStart(_ parameters: [(String, String)]) -> OpaquePointer? {
+        // libpq wants NULL-terminated arrays of C strings; keep them alive for the call.
+        let keys = parameters.map { strdup($0.0) }
+        let values = parameters.map { strdup($0.1) }
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        var keyPointers: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
+        var valuePointers: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
+        return keyPointers.withUnsafeMutableBufferPointer { k in
+            valuePointers.withUnsafeMutableBufferPointer { v in
+                PQconnectStartParams(k.baseAddress, v.baseAddress, 0)
+            }
+        }
+    }
+
+    private static func errorText(_ connection: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(connection)).trimmed
+    }
+}
+
+extension String {
+    fileprivate var trimmed: String {
+        var text = self
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return text.replacingNewlines
+    }
+
+    private var replacingNewlines: String { split(whereSeparator: \.isNewline).joined(separator: " ") }
+}
+
