@@ -6,7 +6,8 @@
 enum StatsFormat {
     /// `x` rounded to milliseconds: every time and rate leaves Switchman with at most 3 decimals.
     static func round3(_ x: Double) -> Double {
-        guard x.isFinite else { return x }
+        // Past 1e15 a double has no millisecond digits left, and scaling by 1000 would only add error.
+        guard x.isFinite, abs(x) < 1e15 else { return x }
         return (x * 1000).rounded() / 1000
     }
 

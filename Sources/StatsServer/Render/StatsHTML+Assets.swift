@@ -55,7 +55,7 @@ extension StatsHTML {
     var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
     function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return ESC[c]; }); }
     function opt(s) { return s !== null ? esc(s) : NONE; }
-    function r3(x) { return Math.round(x * 1000) / 1000; }
+    function r3(x) { return Math.abs(x) >= 1e15 ? x : Math.round(x * 1000) / 1000; }
     function pad(n, w) { var s = String(n); while (s.length < w) { s = "0" + s; } return s; }
     function utc(t) {
       var d = new Date(Math.floor(r3(t)) * 1000);
