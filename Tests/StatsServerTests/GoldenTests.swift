@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+@testable import StatsServer
+
+/// Expected renderer outputs, as string literals in `Golden/*.swift`.
+enum Golden {}
+
+/// The renderers, run on fixed snapshots, produce exactly the committed outputs. After an intended
+/// change, regenerate with `SWITCHMAN_UPDATE_GOLDEN=1 swift test --filter GoldenTests` and review the diff.
+@Suite struct GoldenTests {
+    static let cases: [(name: String, actual: String, expected: String)] = [
+        ("clusterJSON", StatsJSON.render(StatsFixtures.cluster), Golden.clusterJSON),
+        ("clusterMetrics", PrometheusText.render(StatsFixtures.cluster), Golden.clusterMetrics),
+        ("clusterHTML", StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2)), Golden.clusterHTML),
+        ("staticJSON", StatsJSON.render(StatsFixtures.staticOnly), Golden.staticJSON),
+        ("staticMetrics", PrometheusText.render(StatsFixtures.staticOnly), Golden.staticMetrics),
+        ("staticHTML", StatsHTML.render(StatsFixtures.staticOnly, refresh: .milliseconds(1500)), Golden.staticHTML),
+    ]
+
+    @Test("renderer output equals the committed golden", arguments: 0..<cases.count)
+    func outputMatchesGolden(_ index: Int) throws {
+        let c = Self.cases[index]
+        if TestSupport.flag("SWITCHMAN_UPDATE_GOLDEN") {
+            let url = TestSupport.repositoryRoot.appendingPathComponent("Tests/StatsServerTests/Golden/Golden+\(c.name).swift")
+            precondition(!c.actual.contains("\"\"\"#"), "golden text cannot hold the raw string delimiter")
+            let source = """
+            // Generated: SWITCHMAN_UPDATE_GOLDEN=1 swift test --filter GoldenTests (review the diff before committing).
+            extension Golden {
+                static let \(c.name) = #\"\"\"
+            \(c.actual)
+            \"\"\"#
+            }
+
+            """
+            try source.write(to: url, atomically: true, encoding: .utf8)
+        }
+        if c.actual != c.expected {
+            let a = c.actual.split(separator: "\n", omittingEmptySubsequences: false)
+            let e = c.expected.split(separator: "\n", omittingEmptySubsequences: false)
+            let line = (0..<min(a.count, e.count)).first { a[$0] != e[$0] } ?? min(a.count, e.count)
+            Issue.record("\(c.name) differs from its golden at line \(line + 1):\nactual:   \(line < a.count ? a[line] : "<end>")\nexpected: \(line < e.count ? e[line] : "<end>")")
+        }
+    }
+}
