@@ -1,0 +1,245 @@
+import Logging
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// The operators' HTTP server on one event loop: accepts, parses with ``HTTPRequestParser``, asks for
+/// a snapshot, answers with ``StatsRoutes``. Slow or silent clients are dropped after `requestTimeout`;
+/// at most `maxClients` connections at once (more are closed on accept). None of it touches the data
+/// plane's sessions.
+public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
+    // @unchecked: after `start`, everything runs on `loop`'s thread.
+
+    /// Produces a snapshot and hands it to the callback on any thread. The server waits at most
+    /// `snapshotTimeout` for it and then answers 503, so a stuck loop cannot hang `/health`.
+    public typealias SnapshotProvider = (@escaping @Sendable (StatsSnapshot) -> Void) -> Void
+
+    private let loop: EventLoop
+    private let configuration: StatsRouteConfiguration
+    private let provider: SnapshotProvider
+    private let logger: Logger
+    private let requestTimeout: Duration
+    private let snapshotTimeout: Duration
+    private let maxClients: Int
+    private var listenFD: Int32 = -1
+    private var registration: Registration?
+    private var clients: [ObjectIdentifier: StatsConnection] = [:]
+
+    /// The bound address (the real port when the config said port 0), set by ``start(bind:)``.
+    public private(set) var address: SocketAddress?
+
+    public init(loop: EventLoop, configuration: StatsRouteConfiguration, logger: Logger,
+                requestTimeout: Duration = .seconds(5), snapshotTimeout: Duration = .seconds(2), maxClients: Int = 256,
+                provider: @escaping SnapshotProvider) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        self.requestTimeout = requestTimeout
+        self.snapshotTimeout = snapshotTimeout
+        self.maxClients = maxClients
+        self.provider = provider
+    }
+
+    /// Binds (on the calling thread, so a bind error reaches the caller) and starts accepting on the loop.
+    public func start(bind: SocketAddress) throws(IOError) {
+        let fd = try Socket.listen(on: bind, backlog: 128, reusePort: false)
+        listenFD = fd
+        address = try Socket.localAddress(fd)
+        loop.execute { [self] in
+            do {
+                self.registration = try self.loop.register(fd, events: [.readable], handler: self)
+            } catch {
+                self.logger.error("stats: cannot register the listening socket: \(error)")
+            }
+        }
+    }
+
+    /// Closes the listening socket and every client. Loop thread.
+    public func stop() {
+        if let registration { loop.deregister(listenFD, registration) }
+        registration = nil
+        if listenFD >= 0 { Socket.close(listenFD) }
+        listenFD = -1
+        for client in clients.values { client.close() }
+    }
+
+    public func handleEvents(_ events: EpollEvents, token: UInt32) {
+        for _ in 0..<32 {
+            let accepted: AcceptedSocket
+            do {
+                guard case .processed(let socket) = try Socket.accept(listenFD) else { return }
+                accepted = socket
+            } catch {
+                if error.isDescriptorExhaustion {
+                    logger.warning("stats: out of file descriptors")
+                }
+                return
+            }
+            if clients.count >= maxClients {
+                Socket.close(accepted.fd)
+                continue
+            }
+            let connection = StatsConnection(fd: accepted.fd, server: self)
+            clients[ObjectIdentifier(connection)] = connection
+            connection.start(timeout: requestTimeout)
+        }
+    }
+
+    fileprivate var eventLoop: EventLoop { loop }
+
+    fileprivate func closed(_ connection: StatsConnection) {
+        clients[ObjectIdentifier(connection)] = nil
+    }
+
+    /// Answers `request`: gathers a snapshot (bounded wait) unless the route needs none.
+    fileprivate func respond(to request: HTTPRequest, _ completion: @escaping (HTTPResponse) -> Void) {
+        let box = ResponseBox(completion)
+        let answered = AnsweredFlag()
+        let timer = loop.schedule(after: snapshotTimeout) {
+            guard answered.set() else { return }
+            box.completion(HTTPResponse(status: 503, body: "503 stats unavailable: an event loop did not answer within \(self.snapshotTimeout.humanReadable)\n"))
+        }
+        provider { [loop, configuration] snapshot in
+            loop.execute {
+                guard answered.set() else { return }
+                loop.cancel(timer)
+                box.completion(StatsRoutes.respond(to: request, snapshot: snapshot, configuration: configuration))
+            }
+        }
+    }
+}
+
+/// One client of the stats server. Loop-confined; owns its socket.
+private final class StatsConnection: EventHandler {
+    private let fd: Int32
+    private unowned let server: StatsHTTPServer
+    private var registration: Registration?
+    private var parser = HTTPRequestParser()
+    private var output: [UInt8] = []
+    private var outputOffset = 0
+    private var closeAfterWrite = false
+    private var busy = false
+    private var timer: TimerID?
+    private var isClosed = false
+
+    init(fd: Int32, server: StatsHTTPServer) {
+        self.fd = fd
+        self.server = server
+    }
+
+    func start(timeout: Duration) {
+        do {
+            registration = try server.eventLoop.register(fd, events: [.readable, .readHangup], handler: self)
+        } catch {
+            close()
+            return
+        }
+        // A client gets `timeout` for each request; one that sends nothing or trickles bytes is dropped.
+        timer = server.eventLoop.schedule(after: timeout) { [weak self] in self?.close() }
+    }
+
+    func handleEvents(_ events: EpollEvents, token: UInt32) {
+        if events.contains(.writable) { flush() }
+        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) && !busy { readAvailable(events) }
+    }
+
+    private func readAvailable(_ events: EpollEvents) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let result: IOResult<Int>
+            do {
+                result = try chunk.withUnsafeMutableBytes { raw throws(IOError) in try Socket.read(fd, into: raw.baseAddress!, count: raw.count) }
+            } catch {
+                close()
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .processed(0):
+                close()
+                return
+            case .processed(let n):
+                switch parser.feed(chunk[0..<n]) {
+                case .needMore:
+                    continue
+                case .error(let status, let reason):
+                    closeAfterWrite = true
+                    send(HTTPResponse.parseError(status: status, reason: reason).serialized(keepAlive: false))
+                    return
+                case .request(let request):
+                    handle(request)
+                    return
+                }
+            }
+        }
+    }
+
+    private func handle(_ request: HTTPRequest) {
+        busy = true
+        server.respond(to: request) { [weak self] response in
+            guard let self, !self.isClosed else { return }
+            self.busy = false
+            // One request per connection keeps the server simple and bounded; browsers reconnect.
+            self.closeAfterWrite = true
+            self.send(response.serialized(keepAlive: false, includeBody: request.method != .head))
+        }
+    }
+
+    private func send(_ bytes: [UInt8]) {
+        output = bytes
+        outputOffset = 0
+        flush()
+    }
+
+    private func flush() {
+        while outputOffset < output.count {
+            let result: IOResult<Int>
+            do {
+                result = try output.withUnsafeBytes { raw throws(IOError) in
+                    try Socket.write(fd, from: raw.baseAddress! + outputOffset, count: raw.count - outputOffset)
+                }
+            } catch {
+                close()
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                if let registration { try? server.eventLoop.modify(fd, registration, events: [.readable, .writable, .readHangup]) }
+                return
+            case .processed(let n):
+                outputOffset += n
+            }
+        }
+        if closeAfterWrite && outputOffset >= output.count && !output.isEmpty {
+            Socket.shutdownWrite(fd)
+            close()
+        }
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        if let timer { server.eventLoop.cancel(timer) }
+        if let registration { server.eventLoop.deregister(fd, registration) }
+        registration = nil
+        Socket.close(fd)
+        server.closed(self)
+    }
+}
+
+/// Carries a loop-confined completion across the provider's thread hop (it is only called on the loop).
+private final class ResponseBox: @unchecked Sendable {
+    let completion: (HTTPResponse) -> Void
+    init(_ completion: @escaping (HTTPResponse) -> Void) { self.completion = completion }
+}
+
+/// Set once, from the loop thread only (the timeout and the snapshot race on the same loop).
+private final class AnsweredFlag: @unchecked Sendable {
+    private var done = false
+    func set() -> Bool {
+        if done { return false }
+        done = true
+        return true
+    }
+}
