@@ -192,11 +192,12 @@ public enum RoutePlanner {
             guard let lag = topology.lag(of: name) else {
                 return MemberEligibility(member: name, status: .excluded, reason: "lag unknown")
             }
-            if lag > UInt64(max(0, maxLag)) {
-                return MemberEligibility(
-                    member: name, status: .excluded,
-                    reason: "lag \(ByteCount.format(lag)) > \(ByteCount.format(UInt64(max(0, maxLag))))"
-                )
+            let limit = UInt64(max(0, maxLag))
+            if lag > limit {
+                var (shown, shownLimit) = (ByteCount.format(lag), ByteCount.format(limit))
+                // Rounded alike ("16MB > 16MB"): show the exact counts instead.
+                if shown == shownLimit { (shown, shownLimit) = ("\(lag)B", "\(limit)B") }
+                return MemberEligibility(member: name, status: .excluded, reason: "lag \(shown) > \(shownLimit)")
             }
         }
         return MemberEligibility(member: name, status: .up)

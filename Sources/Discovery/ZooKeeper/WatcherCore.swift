@@ -420,6 +420,8 @@ final class WatcherCore: @unchecked Sendable {
 
     /// The session cannot be trusted any more: writes fail closed, and a new handle replaces this one.
     private func sessionLost(_ detail: String, retryAfter delay: Duration) {
+        // From now on the old handle's callbacks are ignored, even if it reconnects before it is closed.
+        state.epoch += 1
         state.connected = false
         state.resyncing = false
         state.round += 1
