@@ -1,12 +1,13 @@
 @testable import Discovery
 import Foundation
 import Logging
+import Synchronization
 import SwitchmanCore
 import Testing
 
 /// The watcher against a real ZooKeeper (Debian's `zookeeper` package) started by each test on loopback.
 /// Serialized: each test runs a JVM, and the machine is small.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(2)))
 struct PatroniWatcherTests {
     static let logger: Logger = {
         var logger = Logger(label: "test.discovery")
@@ -282,5 +283,26 @@ struct PatroniWatcherTests {
         try fixture.setLeader("pg-1")
         try await Task.sleep(for: .milliseconds(500))
         #expect(events.all.count == count)
+    }
+
+    @Test func stopCalledFromTheEventCallbackDoesNotDeadlock() async throws {
+        let server = try ZooKeeperServer()
+        try server.start()
+        defer { server.stop() }
+        let box = Mutex<PatroniWatcher?>(nil)
+        let calls = Mutex(0)
+        let watcher = PatroniWatcher(configuration: .test(port: server.port, scope: "c11", sessionTimeout: .seconds(4)), logger: Self.logger) { _ in
+            calls.withLock { $0 += 1 }
+            box.withLock { $0 }?.stop()
+        }
+        box.withLock { $0 = watcher }
+        watcher.start()
+        let events = EventLog()
+        #expect(await events.waitUntil { _ in calls.withLock { $0 } >= 1 })
+        // A topology and `.live` were queued together; delivery stops after the event that called stop().
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(calls.withLock { $0 } == 1)
+        watcher.stop()
+        box.withLock { $0 = nil }
     }
 }

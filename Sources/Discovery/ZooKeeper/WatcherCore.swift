@@ -125,10 +125,10 @@ final class WatcherCore: @unchecked Sendable {
         condition.lock()
         while !state.stopping {
             if !state.events.isEmpty {
-                let events = state.events
-                state.events = []
+                // One at a time, so that nothing is delivered after a stop() made from onEvent.
+                let event = state.events.removeFirst()
                 condition.unlock()
-                for event in events { onEvent(event) }
+                onEvent(event)
                 condition.lock()
                 continue
             }
