@@ -17,6 +17,7 @@ public struct MemberEligibility: Sendable, Hashable {
     /// Human-readable why (`lag 20MB > 16MB`, `noloadbalance`, `not confirmed`); `nil` when plainly up.
     public let reason: String?
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(member: String, status: Status, reason: String? = nil) {
         self.member = member
         self.status = status

@@ -6,6 +6,7 @@ public struct PromotionState: Sendable, Hashable {
     /// Whether the ZooKeeper picture is current, kept from before a disconnect, or expired.
     public let discovery: DiscoveryHealth
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(confirmedLeader: String? = nil, discovery: DiscoveryHealth = .live) {
         self.confirmedLeader = confirmedLeader
         self.discovery = discovery

@@ -10,6 +10,7 @@ public struct RoutePlan: Sendable, Equatable {
     /// The leader writes go to (confirmed, with its term's generation); `nil` while writes are held.
     public let writableLeader: RouteServer?
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
         routes: [String: ListenerRoute],
         eligibility: [String: [MemberEligibility]],

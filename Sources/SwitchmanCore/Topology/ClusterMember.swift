@@ -21,6 +21,7 @@ public struct ClusterMember: Sendable, Hashable {
     /// Patroni version (`version`), if written.
     public let version: String?
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
         name: String,
         endpoint: Endpoint,

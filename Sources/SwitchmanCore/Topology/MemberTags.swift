@@ -14,6 +14,7 @@ public struct MemberTags: Sendable, Hashable {
     /// Every other tag, its JSON value rendered as text (`true`, `2`, `pg-1`).
     public let other: [String: String]
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
         nofailover: Bool = false,
         noloadbalance: Bool = false,

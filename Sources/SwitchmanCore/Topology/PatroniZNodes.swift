@@ -14,6 +14,7 @@ public struct PatroniZNodes: Sendable, Hashable {
     /// `sync`: `{"leader": ..., "sync_standby": "a,b" | null}`.
     public var sync: [UInt8]?
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
         leader: [UInt8]? = nil,
         members: [String: [UInt8]] = [:],

@@ -15,6 +15,7 @@ public struct Topology: Sendable, Hashable {
     /// `sync.sync_standby`, split on commas; empty when none.
     public let syncStandbys: [String]
 
+    /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
         scope: String,
         leaderName: String? = nil,
