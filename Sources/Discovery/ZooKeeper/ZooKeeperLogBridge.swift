@@ -1,0 +1,45 @@
+import CZooKeeper
+import Foundation
+import Logging
+import Synchronization
+
+/// Sends the C client's log lines into swift-log.
+///
+/// `zookeeper_init2`'s log callback gets no context pointer, so the logger is process-wide: the last
+/// watcher started sets it. Levels map one step down (`ZOO_ERROR` → warning, `ZOO_WARN` → notice,
+/// `ZOO_INFO` → debug): the client logs an error on every failed reconnect attempt, which the
+/// watcher already reports once as a session event.
+enum ZooKeeperLogBridge {
+    private static let logger = Mutex<Logger?>(nil)
+
+    /// Installs `logger` and sets the C client's global level to what it would show.
+    static func install(_ logger: Logger) {
+        self.logger.withLock { $0 = logger }
+        let level: ZooLogLevel = switch logger.logLevel {
+        case .trace: ZOO_LOG_LEVEL_DEBUG
+        case .debug: ZOO_LOG_LEVEL_INFO
+        default: ZOO_LOG_LEVEL_WARN
+        }
+        zoo_set_debug_level(level)
+    }
+
+    static func log(_ line: String) {
+        guard let logger = logger.withLock({ $0 }) else { return }
+        // Lines look like "2026-01-01 10:00:00,123:4242(0x7f…):ZOO_ERROR@function@1234: text".
+        var level = Logger.Level.debug
+        var text = Substring(line)
+        if let marker = line.range(of: ":ZOO_") {
+            let rest = line[marker.upperBound...]
+            if rest.hasPrefix("ERROR") { level = .warning } else if rest.hasPrefix("WARN") { level = .notice } else if rest.hasPrefix("DEBUG") { level = .trace }
+            if let textStart = rest.range(of: ": ") { text = rest[textStart.upperBound...] }
+        }
+        logger.log(level: level, "\(text.trimmingCharacters(in: .newlines))", metadata: ["component": "libzookeeper"])
+    }
+}
+
+/// The C log callback handed to `zookeeper_init2`: a global function, as Swift 6.3.1 crashes on
+/// capturing `@convention(c)` closures.
+func zooKeeperLogCallback(_ message: UnsafePointer<CChar>?) {
+    guard let message else { return }
+    ZooKeeperLogBridge.log(String(cString: message))
+}

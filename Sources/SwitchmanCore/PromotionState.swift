@@ -1,0 +1,14 @@
+/// What the route planner needs to know beyond the ZooKeeper picture.
+public struct PromotionState: Sendable, Hashable {
+    /// The member Switchman's SQL probe saw answer `pg_is_in_recovery() = false`, if any.
+    /// It only counts while the `leader` znode names the same member.
+    public let confirmedLeader: String?
+    /// Whether the ZooKeeper picture is current, kept from before a disconnect, or expired.
+    public let discovery: DiscoveryHealth
+
+    /// Creates the value from its fields (defaults: absent, false, empty).
+    public init(confirmedLeader: String? = nil, discovery: DiscoveryHealth = .live) {
+        self.confirmedLeader = confirmedLeader
+        self.discovery = discovery
+    }
+}

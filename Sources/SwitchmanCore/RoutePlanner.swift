@@ -1,0 +1,222 @@
+/// Turns the ZooKeeper picture, the promotion state and the listeners into routes: a pure function.
+///
+/// Rules:
+/// - `primary` listeners go to the leader only, and only when the `leader` znode names it, its member
+///   data is valid, it is not a `standby_leader`, Switchman's SQL probe confirmed it, and the session has
+///   not expired; otherwise the route holds new sessions (`.hold`) with no server, so every session
+///   of an earlier leader term is closed.
+/// - `replica` listeners go to members that are `running`, report role `replica`, are not the leader,
+///   carry no `noloadbalance` tag and lag at most `max_lag` bytes (unknown lag counts as too much when
+///   `max_lag` is set). With none left: `fallback: primary` routes to the writable leader (or holds
+///   while there is none), `fallback: none` refuses. Reads keep using the last picture while the
+///   session is reconnecting or expired: only writes fail closed.
+/// - `static` listeners route to their configured servers (generation 0, sessions kept on reload).
+public enum RoutePlanner {
+    /// Computes every listener's route.
+    ///
+    /// - Parameters:
+    ///   - listeners: the configured listeners.
+    ///   - topology: the last picture read from ZooKeeper; `nil` before the first one.
+    ///   - promotion: the SQL-confirmed leader and how trustworthy the picture is.
+    ///   - generations: route generations, carried from the previous plan.
+    public static func plan(
+        listeners: [ListenerConfiguration],
+        topology: Topology?,
+        promotion: PromotionState,
+        generations: inout RouteGenerations
+    ) -> RoutePlan {
+        let verdict = leaderVerdict(topology: topology, promotion: promotion)
+        let writableLeader: RouteServer?
+        if case .writable(let leader) = verdict {
+            writableLeader = generations.leaderTerm(name: leader.name, endpoint: leader.endpoint)
+        } else {
+            generations.endLeaderTerm()
+            writableLeader = nil
+        }
+        generations.retainReplicaListeners(Set(listeners.filter { $0.role == .replica }.map(\.name)))
+
+        var routes: [String: ListenerRoute] = [:]
+        var eligibility: [String: [MemberEligibility]] = [:]
+        for listener in listeners {
+            switch listener.role {
+            case .static:
+                routes[listener.name] = staticRoute(listener)
+            case .primary:
+                routes[listener.name] = primaryRoute(verdict: verdict, leader: writableLeader)
+                if let topology {
+                    eligibility[listener.name] = primaryEligibility(topology: topology, verdict: verdict)
+                }
+            case .replica:
+                let (route, rows) = replicaRoute(
+                    listener, topology: topology, verdict: verdict, leader: writableLeader, generations: &generations
+                )
+                routes[listener.name] = route
+                if let rows { eligibility[listener.name] = rows }
+            }
+        }
+        let toConfirm: ClusterMember?
+        if case .unconfirmed(let member) = verdict { toConfirm = member } else { toConfirm = nil }
+        return RoutePlan(routes: routes, eligibility: eligibility, leaderToConfirm: toConfirm, writableLeader: writableLeader)
+    }
+
+    /// Whether writes may flow, and to whom.
+    enum LeaderVerdict: Equatable {
+        /// Named by the `leader` znode, confirmed, not a standby leader, session alive.
+        case writable(ClusterMember)
+        /// Named and routable but not (yet) confirmed over SQL.
+        case unconfirmed(ClusterMember)
+        /// Writes held for this reason.
+        case held(String)
+
+        var holdReason: String? {
+            switch self {
+            case .writable: nil
+            case .unconfirmed(let member): "leader \(member.name) not yet confirmed (promotion in progress)"
+            case .held(let reason): reason
+            }
+        }
+    }
+
+    static func leaderVerdict(topology: Topology?, promotion: PromotionState) -> LeaderVerdict {
+        guard let topology else { return .held("no picture from ZooKeeper yet") }
+        if promotion.discovery == .expired {
+            return .held("ZooKeeper session expired: writes held until a fresh picture is read")
+        }
+        guard let name = topology.leaderName else { return .held("no leader in ZooKeeper") }
+        switch topology.members[name] {
+        case nil:
+            return .held("leader \(name) has no member data")
+        case .invalid(let reason)?:
+            return .held("leader \(name) has invalid member data: \(reason)")
+        case .valid(let member)?:
+            if member.role == .standbyLeader {
+                return .held("leader \(name) is a standby leader (standby cluster): never writable")
+            }
+            return promotion.confirmedLeader == name ? .writable(member) : .unconfirmed(member)
+        }
+    }
+
+    static func staticRoute(_ listener: ListenerConfiguration) -> ListenerRoute {
+        let servers = listener.servers.map { RouteServer(name: $0.description, endpoint: $0) }
+        return ListenerRoute(
+            state: servers.isEmpty ? .unavailable(reason: "no servers configured") : .ready,
+            servers: servers,
+            closesStaleSessions: false
+        )
+    }
+
+    static func primaryRoute(verdict: LeaderVerdict, leader: RouteServer?) -> ListenerRoute {
+        if let leader {
+            return ListenerRoute(state: .ready, servers: [leader], closesStaleSessions: true)
+        }
+        return ListenerRoute(state: .hold(reason: verdict.holdReason ?? "no writable leader"), servers: [], closesStaleSessions: true)
+    }
+
+    static func primaryEligibility(topology: Topology, verdict: LeaderVerdict) -> [MemberEligibility] {
+        topology.members.keys.sorted().map { name in
+            let entry = topology.members[name]
+            if let reason = entry?.invalidReason {
+                return MemberEligibility(member: name, status: .down, reason: "invalid member data: \(reason)")
+            }
+            if name == topology.leaderName {
+                switch verdict {
+                case .writable: return MemberEligibility(member: name, status: .up)
+                case .unconfirmed: return MemberEligibility(member: name, status: .excluded, reason: "not confirmed")
+                case .held(let reason): return MemberEligibility(member: name, status: .excluded, reason: reason)
+                }
+            }
+            if let member = entry?.member, !member.isRunning {
+                return MemberEligibility(member: name, status: .down, reason: notRunning(member))
+            }
+            return MemberEligibility(member: name, status: .excluded, reason: "not the leader")
+        }
+    }
+
+    static func replicaRoute(
+        _ listener: ListenerConfiguration,
+        topology: Topology?,
+        verdict: LeaderVerdict,
+        leader: RouteServer?,
+        generations: inout RouteGenerations
+    ) -> (ListenerRoute, [MemberEligibility]?) {
+        guard let topology else {
+            _ = generations.replicaSet(listener: listener.name, members: [])
+            return (ListenerRoute(state: .hold(reason: "no picture from ZooKeeper yet"), servers: [], closesStaleSessions: true), nil)
+        }
+        var rows: [MemberEligibility] = []
+        var eligible: [(name: String, endpoint: Endpoint)] = []
+        for name in topology.members.keys.sorted() {
+            let row = replicaEligibility(name: name, topology: topology, maxLag: listener.maxLag)
+            if row.status == .up, let member = topology.members[name]?.member {
+                eligible.append((name, member.endpoint))
+            }
+            rows.append(row)
+        }
+        let servers = generations.replicaSet(listener: listener.name, members: eligible)
+        if !servers.isEmpty {
+            return (ListenerRoute(state: .ready, servers: servers, closesStaleSessions: true), rows)
+        }
+        switch listener.fallback {
+        case .none:
+            return (ListenerRoute(state: .unavailable(reason: "no eligible replica"), servers: [], closesStaleSessions: true), rows)
+        case .primary:
+            guard let leader else {
+                let why = verdict.holdReason ?? "no writable leader"
+                return (ListenerRoute(state: .hold(reason: "no eligible replica and \(why)"), servers: [], closesStaleSessions: true), rows)
+            }
+            rows = rows.map { $0.member == leader.name ? MemberEligibility(member: $0.member, status: .up, reason: "fallback: leader") : $0 }
+            return (ListenerRoute(state: .ready, servers: [leader], closesStaleSessions: true), rows)
+        }
+    }
+
+    static func replicaEligibility(name: String, topology: Topology, maxLag: Int?) -> MemberEligibility {
+        guard let entry = topology.members[name] else {
+            return MemberEligibility(member: name, status: .down, reason: "no member data")
+        }
+        guard case .valid(let member) = entry else {
+            return MemberEligibility(member: name, status: .down, reason: "invalid member data: \(entry.invalidReason ?? "")")
+        }
+        if name == topology.leaderName {
+            return MemberEligibility(member: name, status: .excluded, reason: "leader")
+        }
+        if !member.isRunning {
+            return MemberEligibility(member: name, status: .down, reason: notRunning(member))
+        }
+        if member.role != .replica {
+            return MemberEligibility(member: name, status: .excluded, reason: "role \(member.role)")
+        }
+        if member.tags.noloadbalance {
+            return MemberEligibility(member: name, status: .excluded, reason: "noloadbalance")
+        }
+        if let maxLag {
+            guard let lag = topology.lag(of: name) else {
+                return MemberEligibility(member: name, status: .excluded, reason: "lag unknown")
+            }
+            let limit = UInt64(max(0, maxLag))
+            if lag > limit {
+                var (shown, shownLimit) = (ByteCount.format(lag), ByteCount.format(limit))
+                // Rounded alike ("16MB > 16MB"): show the exact counts instead.
+                if shown == shownLimit { (shown, shownLimit) = ("\(lag)B", "\(limit)B") }
+                return MemberEligibility(member: name, status: .excluded, reason: "lag \(shown) > \(shownLimit)")
+            }
+        }
+        return MemberEligibility(member: name, status: .up)
+    }
+
+    private static func notRunning(_ member: ClusterMember) -> String {
+        member.state.isEmpty ? "not running (no state)" : "not running (\(member.state))"
+    }
+}
+
+/// Byte counts as operators read them: `512B`, `1.5kB`, `20MB`, `1GB` (powers of 1024, like Patroni's `16MB`).
+enum ByteCount {
+    static func format(_ bytes: UInt64) -> String {
+        let units: [(String, UInt64)] = [("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)]
+        for (unit, size) in units where bytes >= size {
+            if bytes % size == 0 { return "\(bytes / size)\(unit)" }
+            let tenths = (bytes * 10 + size / 2) / size
+            return tenths % 10 == 0 ? "\(tenths / 10)\(unit)" : "\(tenths / 10).\(tenths % 10)\(unit)"
+        }
+        return "\(bytes)B"
+    }
+}
