@@ -1,3 +1,7 @@
+import Testing
+
+@testable import SwitchmanCore
+
 // Byte fixtures recorded on loopback from psql 15.18 / psycopg2 (libpq 15) and PostgreSQL 15.18
 // (Debian 15.18-0+deb12u1), through a recording TCP relay and with a raw-socket Python client.
 // Secrets in them (salts, nonces, cancel keys) are from a throwaway test cluster.
@@ -298,4 +302,21 @@ enum PostgresProtocolFixtures {
         0x45, 0x74, 0x63, 0x2f, 0x55, 0x54, 0x43, 0x00, 0x4b, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x42,
         0x7e, 0xf0, 0xad, 0x55, 0x19, 0x5a, 0x00, 0x00, 0x00, 0x05, 0x49,
     ]
+}
+
+struct PostgresProtocolFixturesTests {
+    @Test("the recorded CancelRequest carries the key the recorded session's BackendKeyData announced")
+    func cancelKeyMatchesBackendKey() {
+        var parser = PostgresServerStartupParser()
+        let announced = parser.feed(PostgresProtocolFixtures.psycopg2SessionStart).compactMap { event -> CancelKey? in
+            if case .backendKey(let key) = event { return key }
+            return nil
+        }
+        guard case .packet(.cancelRequest(let sent), _) = PostgresStartupParser.parse(PostgresProtocolFixtures.libpqCancelRequest)
+        else {
+            Issue.record("cancel fixture does not parse")
+            return
+        }
+        #expect(announced == [sent])
+    }
 }

@@ -33,8 +33,8 @@ public struct PostgresServerStartupParser: Sendable {
 
     /// True once an AuthenticationRequest (`R`) arrived: from then on the session belongs to this node.
     public private(set) var authenticationStarted = false
-    /// True once sniffing is over (encryption accepted, early error, ReadyForQuery, or not
-    /// PostgreSQL); later `feed` calls return no events.
+    /// True once sniffing is over (encryption accepted, early error, FATAL or PANIC error,
+    /// ReadyForQuery, or not PostgreSQL); later `feed` calls return no events.
     public var isFinished: Bool {
         if case .finished = phase { return true }
         return false
@@ -162,7 +162,11 @@ public struct PostgresServerStartupParser: Sendable {
             return .authenticationRequested(code: Self.readUInt32(body, at: 0))
         case UInt8(ascii: "E"):
             let fields = ErrorFields(body: body)
-            if authenticationStarted { return .error(fields) }
+            if authenticationStarted {
+                // FATAL and PANIC end the session: the server closes the connection next.
+                if fields.severity == "FATAL" || fields.severity == "PANIC" { phase = .finished }
+                return .error(fields)
+            }
             phase = .finished
             return .errorBeforeAuth(fields)
         case UInt8(ascii: "N"):

@@ -14,7 +14,8 @@ public enum ServerStartupEvent: Hashable, Sendable {
     /// looking at credentials (57P03 starting up / shutting down, 53300 too many connections, a
     /// pg_hba rejection, …). The server closes the connection after it; sniffing is over.
     case errorBeforeAuth(ErrorFields)
-    /// An ErrorResponse after authentication started (bad password, unknown database, …).
+    /// An ErrorResponse after authentication started (bad password, unknown database, …). When its
+    /// severity is FATAL or PANIC the server closes the connection and sniffing is over.
     case error(ErrorFields)
     /// A NoticeResponse.
     case notice(ErrorFields)
