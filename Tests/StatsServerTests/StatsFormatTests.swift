@@ -31,3 +31,29 @@ import Testing
         #expect(StatsFormat.html("plain é") == "plain é")
     }
 }
+
+@Suite struct StatsFormatAbsurdValueTests {
+    @Test("absurd numbers render instead of trapping", arguments: [Double.nan, .infinity, -.infinity, 1e300, -1e300])
+    func absurdValues(_ x: Double) {
+        _ = StatsFormat.utc(x)
+        _ = StatsFormat.duration(x)
+        _ = StatsFormat.bytes(x)
+        _ = StatsFormat.tenths(x)
+        _ = StatsFormat.jsonNumber(x)
+        #expect(StatsFormat.utc(x) == "n/a")
+    }
+
+    @Test func aSnapshotFullOfAbsurdValuesStillRendersEverywhere() {
+        var s = StatsFixtures.cluster
+        s.generatedAt = .nan
+        s.process.startTime = .infinity
+        s.listeners[0].bytesInPerSecond = .infinity
+        s.listeners[0].sessionsPerSecond = -.nan
+        s.members[1].lagBytes = Int.max
+        s.members[1].sessionsTotal = UInt64.max
+        s.loops[0].heartbeatAge = 1e300
+        #expect(StatsHTML.render(s, refresh: .seconds(2)).contains("n/a"))
+        #expect(StatsJSON.render(s).contains("\"generated_at\": null"))
+        #expect(PrometheusText.render(s).contains("switchman_loop_heartbeat_age_seconds{loop=\"0\"} 1e+300"))
+    }
+}

@@ -1,6 +1,7 @@
 // Number, time and text formatting shared by the renderers. Everything here is deliberately simple
-// integer/IEEE arithmetic with no locale, so the page's script (StatsHTML+Script.swift) reproduces
-// the same strings byte for byte and goldens stay stable.
+// integer/IEEE arithmetic with no locale, so the page's script (StatsHTML+Assets.swift) reproduces
+// the same strings byte for byte and goldens stay stable. Absurd values (NaN, infinities, beyond 1e15)
+// render as "n/a" instead of trapping in an integer conversion: the stats page must never crash the proxy.
 
 /// Formatting helpers shared by the renderers (and mirrored by the page's script).
 enum StatsFormat {
@@ -22,6 +23,7 @@ enum StatsFormat {
 
     /// `2023-11-14 22:13:20Z`: UTC, whole seconds (truncated), like the script's `toISOString`.
     static func utc(_ t: Double) -> String {
+        guard t.isFinite, abs(t) < 1e15 else { return "n/a" }
         let secs = Int64(round3(t).rounded(.down))
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let rem = secs - days * 86_400
@@ -49,6 +51,7 @@ enum StatsFormat {
 
     /// A duration for people: `850 ms`, `12 s`, `5 min 3 s`, `3 h 4 min`, `2 d 3 h`.
     static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds < 1e15 else { return seconds.isNaN ? "n/a" : "0 ms" }
         let s = max(0, round3(seconds))
         if s < 1 { return "\(Int64((s * 1000).rounded())) ms" }
         let whole = Int64(s.rounded(.down))
@@ -61,6 +64,7 @@ enum StatsFormat {
     /// A byte count for people: `512 B`, `1.5 KiB`, `3.0 GiB` (binary units, one decimal).
     static func bytes(_ value: Double) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        guard value.isFinite, value < 1e18 else { return value.isNaN ? "n/a" : value > 0 ? "many" : "0 B" }
         var x = max(0, round3(value))
         var u = 0
         while x >= 1024, u < units.count - 1 {
@@ -73,6 +77,7 @@ enum StatsFormat {
 
     /// `x` with one decimal: `12.3`.
     static func tenths(_ x: Double) -> String {
+        guard x.isFinite, x < 1e15 else { return "n/a" }
         let t = Int64((max(0, round3(x)) * 10).rounded())
         return "\(t / 10).\(t % 10)"
     }

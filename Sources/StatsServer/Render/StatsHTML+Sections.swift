@@ -1,6 +1,6 @@
 import SwitchmanCore
 
-// The server-side rendering of each section. The page's script (StatsHTML+Script.swift) has a twin of
+// The server-side rendering of each section. The page's script (StatsHTML+Assets.swift) has a twin of
 // every function here and must produce identical markup from `stats.json`; the Node test pins it.
 
 extension StatsHTML {
