@@ -117,12 +117,23 @@ public final class ProxyRuntime: Sendable {
     }
 
     /// Replaces the routes of cluster listeners (from discovery). Safe from any thread.
-    public func updateRoutes(_ routes: [String: ListenerRoute]) {
+    /// `completion` (optional, on some loop) receives how many live sessions were closed because
+    /// their server left a route, summed over every loop.
+    public func updateRoutes(_ routes: [String: ListenerRoute], completion: (@Sendable (Int) -> Void)? = nil) {
         state.withLock { current in
             for (name, route) in routes { current.routes[name] = route }
         }
+        let pending = Mutex<(remaining: Int, closed: Int)>((workers.count, 0))
         for worker in workers {
-            worker.loop.execute { worker.updateRoutes(routes) }
+            worker.loop.execute {
+                let closed = worker.updateRoutes(routes)
+                let total = pending.withLock { state -> Int? in
+                    state.remaining -= 1
+                    state.closed += closed
+                    return state.remaining == 0 ? state.closed : nil
+                }
+                if let total { completion?(total) }
+            }
         }
     }
 

@@ -82,7 +82,10 @@ final class Worker: @unchecked Sendable {
 
     /// Installs new routes; wakes held sessions of routes that became ready; closes sessions whose
     /// server left a route that closes stale sessions.
-    func updateRoutes(_ routes: [String: ListenerRoute]) {
+    /// Returns how many sessions were closed.
+    @discardableResult
+    func updateRoutes(_ routes: [String: ListenerRoute]) -> Int {
+        var closed = 0
         for (name, route) in routes {
             guard let listener = listeners[name] else { continue }
             listener.route = route
@@ -91,6 +94,7 @@ final class Worker: @unchecked Sendable {
                 for session in sessions.values where session.listener === listener {
                     if let server = session.server, !current.contains(server) {
                         listener.counters.closedByRouteChange += 1
+                        closed += 1
                         session.end(.routeChanged("\(server.name) left the \(listener.configuration.role) route"))
                     }
                 }
@@ -107,6 +111,7 @@ final class Worker: @unchecked Sendable {
                 break
             }
         }
+        return closed
     }
 
     // MARK: - Sessions
