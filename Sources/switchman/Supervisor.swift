@@ -1,4 +1,6 @@
 import ArgumentParser
+import Discovery
+import StatsServer
 import Foundation
 import Glibc
 import Logging
@@ -16,6 +18,10 @@ final class Supervisor {
     private let group: EventLoopGroup
     private let runtime: ProxyRuntime
     private let sessionLog: SessionLog
+    private let coordinator: ClusterCoordinator?
+    private let watcher: PatroniWatcher?
+    private let assembler: StatsAssembler
+    private let statsServer: StatsHTTPServer
 
     init(configuration: ProxyConfiguration, configPath: String, logFormat: LogFormat) throws {
         self.configPath = configPath
@@ -34,6 +40,26 @@ final class Supervisor {
         sessionLog = SessionLog(fd: 1, format: logFormat == .json ? .json : .text)
         runtime = ProxyRuntime(
             configuration: configuration, group: group, resolver: AddressResolver(), logger: logger, sessionLog: sessionLog)
+        if let cluster = configuration.cluster {
+            let runtime = self.runtime
+            let coordinator = ClusterCoordinator(
+                listeners: configuration.listeners, cluster: cluster, loop: group.loops[0], logger: Logger(label: "switchman.cluster"),
+                publish: { routes, completion in runtime.updateRoutes(routes, completion: completion) })
+            self.coordinator = coordinator
+            watcher = PatroniWatcher(configuration: cluster, logger: Logger(label: "switchman.zookeeper")) { event in
+                coordinator.handle(event)
+            }
+        } else {
+            coordinator = nil
+            watcher = nil
+        }
+        let assembler = StatsAssembler(
+            configuration: configuration, configPath: configPath, runtime: runtime, coordinator: coordinator, group: group)
+        self.assembler = assembler
+        // The stats server shares the last loop: the coordinator and its SQL probes live on the first.
+        statsServer = StatsHTTPServer(
+            loop: group.loops[group.loops.count - 1], configuration: StatsRouteConfiguration(configuration.stats),
+            logger: Logger(label: "switchman.stats")) { completion in assembler.snapshot(completion) }
         logger.info("switchman \(SwitchmanVersion.current) starting: \(threads) event loop(s), config \(configPath)")
     }
 
@@ -45,6 +71,22 @@ final class Supervisor {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        let statsBind = configuration.stats.bind
+        guard case .success(let statsAddresses) = NameResolution.resolve(host: statsBind.host, port: statsBind.port),
+              let statsAddress = statsAddresses.first else {
+            logger.critical("stats: cannot resolve \(statsBind)")
+            throw ExitCode(1)
+        }
+        do {
+            try statsServer.start(bind: statsAddress)
+        } catch {
+            logger.critical("stats: cannot listen on \(statsBind): \(error.message)")
+            throw ExitCode(1)
+        }
+        logger.info("stats page on http://\(statsServer.address.map { "\($0)" } ?? "\(statsBind)")/")
+        assembler.startSampling(on: group.loops[group.loops.count - 1])
+        coordinator?.start()
+        watcher?.start()
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
@@ -67,6 +109,7 @@ final class Supervisor {
         do {
             fresh = try ConfigurationLoader.load(path: configPath, environment: ProcessInfo.processInfo.environment)
         } catch {
+            assembler.recordReload(succeeded: false, message: "reload failed: \(error)")
             logger.error("reload failed, keeping the running configuration: \(error)")
             return
         }
@@ -74,8 +117,13 @@ final class Supervisor {
             let needRestart = try runtime.reload(fresh)
             for change in needRestart { logger.warning("reload: \(change) needs a restart; not applied") }
             configuration = fresh
+            coordinator?.reconfigure(listeners: fresh.listeners)
+            assembler.updateConfiguration(fresh)
+            let note = needRestart.isEmpty ? "" : "; needs a restart: " + needRestart.joined(separator: ", ")
+            assembler.recordReload(succeeded: true, message: "reload applied: \(fresh.listeners.count) listener(s)\(note)")
             logger.info("reload applied: \(fresh.listeners.count) listener(s)")
         } catch {
+            assembler.recordReload(succeeded: false, message: "reload failed: \(error)")
             logger.error("reload failed, keeping the running configuration: \(error)")
         }
     }
@@ -83,6 +131,7 @@ final class Supervisor {
     private func drainAndExit(signal: Int32) {
         let grace = configuration.timeouts.shutdown
         logger.info("signal \(signal): no new connections; draining sessions for up to \(grace.humanReadable)")
+        watcher?.stop()
         let finished = Atomic<Bool>(false)
         runtime.shutdown(grace: grace) { finished.store(true, ordering: .releasing) }
         // Bounded: the runtime cuts sessions at `grace`; allow a little more for the loops to answer.

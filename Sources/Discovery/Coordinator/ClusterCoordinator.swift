@@ -1,0 +1,353 @@
+import Logging
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// Turns what ZooKeeper says into routes, on one event loop: keeps the last topology, confirms each
+/// new leader over SQL (`pg_is_in_recovery()` must be false) before writes go to it, plans routes
+/// with ``RoutePlanner``, publishes them, and keeps the recent events for the stats page.
+///
+/// Everything runs on `loop`; ``handle(_:)`` and ``view(_:)`` may be called from any thread.
+public final class ClusterCoordinator: @unchecked Sendable {
+    // @unchecked: all mutable state is touched on `loop`'s thread only.
+
+    /// Publishes routes to the data plane; the completion receives the sessions closed by the change.
+    public typealias Publisher = @Sendable ([String: ListenerRoute], @escaping @Sendable (Int) -> Void) -> Void
+
+    private let loop: EventLoop
+    private let logger: Logger
+    private let publish: Publisher
+    private var listeners: [ListenerConfiguration]
+    private let cluster: ClusterConfiguration
+
+    private var topology: Topology?
+    private var health: DiscoveryHealth?
+    private var confirmedLeader: String?
+    private var confirmedAt: Double?
+    private var generations = RouteGenerations()
+    private var plan: RoutePlan?
+
+    private var probe: SQLProbe?
+    private var probeTarget: ClusterMember?
+    private var probeRetry: TimerID?
+    private var lastProbe: HealthCheckStats?
+
+    private var leaderName: String?
+    private var leaderSince: Double?
+    /// Monotonic time the current leader znode was first seen, to measure time to confirmation.
+    private var leaderSeenAt: UInt64 = 0
+    /// The open leader change: old leader, new leader, sessions closed so far.
+    private var pendingChange: (old: String?, new: String?, closed: Int, eventIndex: Int?)?
+
+    private var lastEventTime: Double?
+    private var leaderChanges: UInt64 = 0
+    private var expiries: UInt64 = 0
+    private var disconnects: UInt64 = 0
+    private var events: [StatsEvent] = []
+    private var memberStatus: [String: (status: BackendStatus, since: Double)] = [:]
+    private static let eventLimit = 100
+
+    public init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
+                publish: @escaping Publisher) {
+        self.listeners = listeners
+        self.cluster = cluster
+        self.loop = loop
+        self.logger = logger
+        self.publish = publish
+    }
+
+    /// Feeds one discovery event (from the watcher's thread).
+    public func handle(_ event: DiscoveryEvent) {
+        loop.execute { self.apply(event) }
+    }
+
+    /// New listener settings after a reload (cluster settings need a restart).
+    public func reconfigure(listeners: [ListenerConfiguration]) {
+        loop.execute {
+            self.listeners = listeners
+            self.replan()
+        }
+    }
+
+    /// Publishes the initial routes (every cluster listener holds until the first picture).
+    public func start() {
+        loop.execute { self.replan() }
+    }
+
+    // MARK: - Events
+
+    private func apply(_ event: DiscoveryEvent) {
+        let now = Clock.wallSeconds()
+        lastEventTime = now
+        switch event {
+        case .topology(let fresh):
+            let previousLeader = leaderName
+            topology = fresh
+            if fresh.leaderName != previousLeader {
+                leaderChanged(from: previousLeader, to: fresh.leaderName, now: now)
+            }
+        case .session(let state, let detail):
+            let previous = health
+            health = state
+            switch state {
+            case .live:
+                record(.zookeeper, "ZooKeeper session live\(detail.isEmpty ? "" : ": \(detail)")", now: now)
+            case .reconnecting:
+                disconnects += 1
+                record(.zookeeper, "ZooKeeper connection lost, reconnecting (routing on the last picture)\(detail.isEmpty ? "" : ": \(detail)")", now: now)
+            case .expired:
+                expiries += 1
+                // A new session must prove the leader again: writes fail closed until then.
+                confirmedLeader = nil
+                confirmedAt = nil
+                record(.zookeeper, "ZooKeeper session expired; writes held until a fresh picture and a confirmed leader\(detail.isEmpty ? "" : ": \(detail)")", now: now)
+            }
+            if previous != state {
+                logger.info("zookeeper session \(state.rawValue)", metadata: ["detail": "\(detail)"])
+            }
+        }
+        replan()
+    }
+
+    private func leaderChanged(from old: String?, to new: String?, now: Double) {
+        leaderName = new
+        leaderSince = now
+        leaderSeenAt = loop.now
+        leaderChanges += 1
+        if confirmedLeader != new {
+            confirmedLeader = nil
+            confirmedAt = nil
+        }
+        let message: String
+        switch (old, new) {
+        case (nil, let n?): message = "leader znode: \(n) (was none); writes held until confirmed"
+        case (let o?, nil): message = "leader znode gone (was \(o)); writes held (failover in progress)"
+        case (let o?, let n?): message = "leader znode: \(o) → \(n); writes held until \(n) is confirmed"
+        case (nil, nil): message = "no leader"
+        }
+        events.insert(
+            StatsEvent(time: now, kind: .leaderChange, message: message,
+                       leaderChange: LeaderChangeDetails(oldLeader: old, newLeader: new, generation: generations.lastGeneration, sessionsClosed: 0)),
+            at: 0)
+        trimEvents()
+        // Carry the old leader across a leaderless gap: "pg0 → (none) → pg1" is one change for the log.
+        let originalOld = pendingChange?.old ?? old
+        pendingChange = (originalOld, new, pendingChange?.closed ?? 0, 0)
+        logger.notice("\(message)", metadata: ["old_leader": "\(old ?? "-")", "new_leader": "\(new ?? "-")"])
+    }
+
+    // MARK: - Planning
+
+    private func replan() {
+        let promotion = PromotionState(confirmedLeader: confirmedLeader, discovery: health ?? .live)
+        let fresh = RoutePlanner.plan(listeners: listeners, topology: topology, promotion: promotion, generations: &generations)
+        let changed = plan?.routes != fresh.routes
+        plan = fresh
+        trackMemberStatus(fresh)
+        if changed {
+            publish(fresh.routes) { [weak self] closed in
+                guard let self, closed > 0 else { return }
+                self.loop.execute { self.sessionsClosed(closed) }
+            }
+        }
+        if let member = fresh.leaderToConfirm {
+            ensureProbe(member)
+        } else {
+            stopProbe()
+        }
+    }
+
+    private func sessionsClosed(_ count: Int) {
+        if var change = pendingChange {
+            change.closed += count
+            pendingChange = change
+        }
+        if let index = events.firstIndex(where: { $0.kind == .leaderChange }), var details = events[index].leaderChange {
+            details.sessionsClosed += count
+            events[index].leaderChange = details
+        }
+    }
+
+    // MARK: - Promotion confirmation
+
+    private func ensureProbe(_ member: ClusterMember) {
+        if let target = probeTarget, target.name == member.name, target.endpoint == member.endpoint { return }
+        stopProbe()
+        probeTarget = member
+        runProbe()
+    }
+
+    private func runProbe() {
+        guard let member = probeTarget else { return }
+        let started = loop.now
+        probe = SQLProbe(loop: loop, endpoint: member.endpoint, credentials: cluster.check, query: "select pg_is_in_recovery()") { [weak self] result in
+            guard let self, let target = self.probeTarget, target.name == member.name else { return }
+            self.probe = nil
+            let duration = Double(self.loop.now &- started) / 1e9
+            switch result {
+            case .row(let values) where values.first == "f":
+                self.lastProbe = HealthCheckStats(name: "promotion", ok: true, time: Clock.wallSeconds(), duration: duration,
+                                                  detail: "pg_is_in_recovery() = false")
+                self.confirm(member)
+            case .row(let values):
+                self.lastProbe = HealthCheckStats(name: "promotion", ok: false, time: Clock.wallSeconds(), duration: duration,
+                                                  detail: "pg_is_in_recovery() = \(values.first.flatMap { $0 } ?? "null") (still in recovery)")
+                self.scheduleProbe()
+            case .failed(let reason):
+                self.lastProbe = HealthCheckStats(name: "promotion", ok: false, time: Clock.wallSeconds(), duration: duration, detail: reason)
+                self.scheduleProbe()
+            }
+        }
+    }
+
+    private func scheduleProbe() {
+        probeRetry = loop.schedule(after: cluster.check.interval) { [weak self] in
+            self?.probeRetry = nil
+            self?.runProbe()
+        }
+    }
+
+    private func stopProbe() {
+        probe?.cancel()
+        probe = nil
+        if let probeRetry { loop.cancel(probeRetry) }
+        probeRetry = nil
+        probeTarget = nil
+    }
+
+    private func confirm(_ member: ClusterMember) {
+        stopProbe()
+        let now = Clock.wallSeconds()
+        confirmedLeader = member.name
+        confirmedAt = now
+        let seconds = Double(loop.now &- leaderSeenAt) / 1e9
+        replan()
+        let generation = plan?.writableLeader?.generation ?? generations.lastGeneration
+        let change = pendingChange
+        pendingChange = nil
+        let message = "leader \(member.name) confirmed writable \(String(format3(seconds)))s after its leader znode; writes flow (generation \(generation))"
+        if let index = events.firstIndex(where: { $0.kind == .leaderChange }), var details = events[index].leaderChange {
+            details.timeToConfirmation = seconds
+            details.generation = generation
+            events[index].leaderChange = details
+            events[index].message += "; confirmed after \(format3(seconds))s"
+        }
+        logger.notice(
+            "\(message)",
+            metadata: [
+                "old_leader": "\(change?.old ?? "-")", "new_leader": "\(member.name)", "generation": "\(generation)",
+                "sessions_closed": "\(change?.closed ?? 0)", "time_to_confirmation_s": "\(format3(seconds))",
+            ])
+    }
+
+    // MARK: - Stats
+
+    private func trackMemberStatus(_ plan: RoutePlan) {
+        let now = Clock.wallSeconds()
+        for row in memberRows(plan) {
+            let previous = memberStatus[row.name]
+            if previous?.status != row.status {
+                memberStatus[row.name] = (row.status, now)
+                if previous != nil {
+                    record(.backendStatus, "\(row.name): \(previous!.status.rawValue) → \(row.status.rawValue)\(row.reason.map { " (\($0))" } ?? "")", now: now)
+                }
+            }
+        }
+    }
+
+    /// One status per member: UP when some cluster listener routes to it, DOWN when any listener
+    /// finds it unusable, otherwise EXCLUDED, with every listener's reason.
+    private func memberRows(_ plan: RoutePlan) -> [(name: String, status: BackendStatus, reason: String?)] {
+        var byMember: [String: [(String, MemberEligibility)]] = [:]
+        for (listener, rows) in plan.eligibility {
+            for row in rows { byMember[row.member, default: []].append((listener, row)) }
+        }
+        return byMember.keys.sorted().map { name in
+            let rows = byMember[name]!.sorted { $0.0 < $1.0 }
+            let status: BackendStatus
+            if rows.contains(where: { $0.1.status == .up }) { status = .up }
+            else if rows.contains(where: { $0.1.status == .down }) { status = .down }
+            else { status = .excluded }
+            let reasons = rows.compactMap { listener, row in row.reason.map { "\(listener): \($0)" } }
+            return (name, status, reasons.isEmpty ? nil : reasons.joined(separator: "; "))
+        }
+    }
+
+    private func record(_ kind: StatsEventKind, _ message: String, now: Double) {
+        events.insert(StatsEvent(time: now, kind: kind, message: message), at: 0)
+        trimEvents()
+    }
+
+    private func trimEvents() {
+        if events.count > Self.eventLimit { events.removeLast(events.count - Self.eventLimit) }
+    }
+
+    /// The cluster's part of the stats snapshot, delivered on the coordinator's loop.
+    public func view(_ completion: @escaping @Sendable (ClusterView) -> Void) {
+        loop.execute { completion(self.currentView()) }
+    }
+
+    private func currentView() -> ClusterView {
+        let session: ZooKeeperSessionState
+        switch health {
+        case nil: session = .connecting
+        case .live?: session = .connected
+        case .reconnecting?: session = .reconnecting
+        case .expired?: session = .expired
+        }
+        let leader = leaderName.map {
+            LeaderStats(name: $0, since: leaderSince ?? 0, confirmed: confirmedLeader == $0, confirmedAt: confirmedLeader == $0 ? confirmedAt : nil)
+        }
+        let stats = ClusterStats(
+            scope: cluster.scope, namespace: cluster.namespace, zookeeperHosts: cluster.zookeeper.hosts.map(\.description),
+            session: session, lastEventTime: lastEventTime, leader: leader, generation: generations.lastGeneration,
+            leaderChangesTotal: leaderChanges, sessionExpiriesTotal: expiries, disconnectsTotal: disconnects)
+        var members: [MemberStats] = []
+        let rows = plan.map(memberRows) ?? []
+        let statusByName = Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0) })
+        let lags = topology?.lags ?? [:]
+        let names = (topology?.members.keys).map { Array($0) } ?? []
+        // Leader first, then by name.
+        let ordered = names.sorted { a, b in (a == leaderName ? 0 : 1, a) < (b == leaderName ? 0 : 1, b) }
+        for name in ordered {
+            guard let entry = topology?.members[name] else { continue }
+            let row = statusByName[name]
+            var checks: [HealthCheckStats] = []
+            if name == leaderName, let lastProbe { checks.append(lastProbe) }
+            switch entry {
+            case .valid(let member):
+                var tags: [String] = []
+                if member.tags.nofailover { tags.append("nofailover") }
+                if member.tags.noloadbalance { tags.append("noloadbalance") }
+                if member.tags.nosync { tags.append("nosync") }
+                if member.tags.nostream { tags.append("nostream") }
+                if topology?.isSyncStandby(name) == true { tags.append("sync_standby") }
+                members.append(MemberStats(
+                    name: name, address: member.endpoint.description, role: member.role.description, state: member.state,
+                    timeline: member.timeline, lagBytes: name == leaderName ? nil : lags[name].map { Int(clamping: $0) },
+                    tags: tags, isLeader: name == leaderName, status: row?.status ?? .excluded, statusReason: row?.reason,
+                    lastStatusChange: memberStatus[name]?.since, checks: checks))
+            case .invalid(let reason):
+                members.append(MemberStats(
+                    name: name, address: nil, isLeader: name == leaderName, status: .excluded,
+                    statusReason: "invalid member data: \(reason)", lastStatusChange: memberStatus[name]?.since, checks: checks))
+            }
+        }
+        return ClusterView(cluster: stats, members: members, events: events)
+    }
+}
+
+/// The cluster's part of a stats snapshot.
+public struct ClusterView: Sendable {
+    /// Scope, ZooKeeper session, leader.
+    public let cluster: ClusterStats
+    /// One row per member, leader first (session and byte counts are the data plane's to fill).
+    public let members: [MemberStats]
+    /// Recent events, newest first.
+    public let events: [StatsEvent]
+}
+
+private func format3(_ value: Double) -> String {
+    let scaled = (value * 1000).rounded() / 1000
+    return String(scaled)
+}
