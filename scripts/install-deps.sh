@@ -30,7 +30,7 @@ for arg in "$@"; do
     case "$arg" in
         --update) update=1 ;;
         --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
-        *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        *) sm_usage "$0"; exit 2 ;;
     esac
 done
 

@@ -154,6 +154,11 @@ sm_socket_dir() {
     mktemp -d /tmp/sm-sock.XXXXXX
 }
 
+# sm_usage FILE — prints FILE's leading comment block (after the #! line) as its usage text.
+sm_usage() {
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
+}
+
 # sm_tail_log FILE — the end of a log, for error messages.
 sm_tail_log() {
     [[ -f "$1" ]] || return 0

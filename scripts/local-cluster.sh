@@ -37,7 +37,7 @@ REPLPASS=rep-pass
 PATRONI_BIN=${PATRONI_BIN:-/usr/bin/patroni}
 NODES=(1 2)
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sm_usage "$0"; exit 2; }
 
 # ---- state of a cluster folder -------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ pg_status() {
     ( sm_as_postgres "$SM_PG_BIN/pg_ctl" status -D "$dir/data" )
 }
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sm_usage "$0"; exit 2; }
 [[ $# -eq 2 ]] || usage
 case "$1" in
     start) pg_start "$2" ;;

@@ -108,7 +108,7 @@ zk_status() {
     return 1
 }
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sm_usage "$0"; exit 2; }
 
 case "${1:-}" in
     start) [[ $# -eq 2 ]] || usage; zk_start "$2" ;;
