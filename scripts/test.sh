@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The project's test command (the README's, run by .ci/run): builds everything, checks the deployment
+# files and the local-cluster scripts, then runs every Swift test target. Arguments go to `swift test`
+# (e.g. `scripts/test.sh --filter ReactorTests`).
+#
+# Environment: SKIP_CLUSTER_SELFTEST=1 skips the ~75 s self-test of scripts/local-cluster.sh (it needs
+# root); SWIFT_BUILD_ARGS adds arguments to `swift build`.
+set -euo pipefail
+SM_SCRIPT=test.sh
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$(cd "$SM_LIB_DIR/.." && pwd)
+cd "$ROOT"
+
+command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
+sm_require_cmd swift
+
+T0=$(sm_clock)
+step() { sm_log "==> $* (at +$(sm_elapsed "$T0") s)"; }
+
+step "shell syntax of scripts/ and .ci/run"
+for f in scripts/*.sh .ci/run deploy/*.sh; do
+    [[ -f "$f" ]] && bash -n "$f"
+done
+"$SM_PY" -m py_compile scripts/patroni_ctl.py
+
+step "swift build --build-tests"
+# shellcheck disable=SC2086
+swift build --build-tests ${SWIFT_BUILD_ARGS:-}
+
+if [[ -x .build/debug/switchman ]] && .build/debug/switchman check-config --help >/dev/null 2>&1; then
+    step "switchman check-config on the shipped configurations"
+    for conf in deploy/proxy.conf proxy.conf.example; do
+        [[ -f "$conf" ]] && .build/debug/switchman check-config "$conf"
+    done
+fi
+
+if command -v docker-compose >/dev/null 2>&1; then
+    step "docker-compose config (deploy/docker-compose.yml, both profiles)"
+    docker-compose -f deploy/docker-compose.yml config -q
+    docker-compose -f deploy/docker-compose.yml --profile two-proxies config -q
+else
+    sm_log "docker-compose not installed: compose file not validated"
+fi
+
+if [[ "${SKIP_CLUSTER_SELFTEST:-0}" != 1 && $EUID -eq 0 ]]; then
+    step "local cluster self-test (ZooKeeper + 2 Patroni nodes: failover, crash, switchover, ZooKeeper restart)"
+    scripts/cluster-selftest.sh
+else
+    sm_log "cluster self-test skipped (SKIP_CLUSTER_SELFTEST=1 or not root)"
+fi
+
+step "swift test $*"
+# swift test's own summary stays the last thing printed
+exec swift test --skip-build "$@"
