@@ -368,6 +368,9 @@ final class Session: EventHandler, @unchecked Sendable {
 
     // MARK: - Reporting
 
+    /// `loop-number` (e.g. `1-42`): unique in the process, readable in logs.
+    var label: String { "\(id >> 56)-\(id & 0x00FF_FFFF_FFFF_FFFF)" }
+
     /// Bytes client → server so far.
     var bytesToServer: UInt64 { upstream.bytesTransferred }
     /// Bytes server → client so far.

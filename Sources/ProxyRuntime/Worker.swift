@@ -222,7 +222,7 @@ final class Worker: @unchecked Sendable {
         serverCounters[Self.serverKey(server), default: ServerCounters()].connectErrors += 1
         logger.warning(
             "connect to \(server.name) (\(server.endpoint)) failed: \(error)",
-            metadata: ["listener": "\(session.listener.name)", "session": "\(session.id)", "backend": "\(server.name)"])
+            metadata: ["listener": "\(session.listener.name)", "session": "\(session.label)", "backend": "\(server.name)"])
     }
 
     func countBytes(_ session: Session, toServer: Int, toClient: Int) {
@@ -341,12 +341,12 @@ final class Worker: @unchecked Sendable {
         let client = session.peer.map { "\($0)" } ?? "-"
         switch sessionLog?.format ?? .text {
         case .text:
-            return "session=\(session.id) client=\(client) listener=\(session.listener.name) backend=\(backend) "
+            return "session=\(session.label) client=\(client) listener=\(session.listener.name) backend=\(backend) "
                 + "bytes_in=\(session.bytesToServer) bytes_out=\(session.bytesToClient) "
                 + "connect_ms=\(formatMillis(connect)) duration_s=\(formatSeconds(duration)) end=\(reason.code)"
                 + (reasonDetail(reason).map { " detail=\"\($0)\"" } ?? "")
         case .json:
-            var line = "{\"session\":\(session.id),\"client\":\"\(client)\",\"listener\":\(jsonString(session.listener.name)),"
+            var line = "{\"session\":\"\(session.label)\",\"client\":\"\(client)\",\"listener\":\(jsonString(session.listener.name)),"
             line += "\"backend\":\(jsonString(backend)),\"bytes_in\":\(session.bytesToServer),\"bytes_out\":\(session.bytesToClient),"
             line += "\"connect_ms\":\(formatMillis(connect)),\"duration_s\":\(formatSeconds(duration)),\"end\":\"\(reason.code)\""
             if let detail = reasonDetail(reason) { line += ",\"detail\":\(jsonString(detail))" }

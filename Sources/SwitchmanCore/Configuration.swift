@@ -15,7 +15,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public let splice: SpliceMode
     /// Capacity asked of each splice pipe (`F_SETPIPE_SZ`), in bytes.
     public let pipeSize: Int
-    /// Pipes kept per event loop for reuse; past it, pipes are closed after use.
+    /// Splice pipes per event loop at most (in use or kept for reuse); when all are in use, further
+    /// transfers use read/write. Bounds the descriptors (two per pipe) and kernel memory pipes pin.
     public let pipePoolSize: Int
     /// Size of each user-space buffer of the read/write path, in bytes.
     public let bufferSize: Int
