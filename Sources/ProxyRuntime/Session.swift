@@ -41,6 +41,8 @@ final class Session: EventHandler, @unchecked Sendable {
     /// The server this session is connected (or connecting) to.
     private(set) var server: RouteServer?
     private var serverCounter: ServerShared?
+    /// This loop's counters of the connected server (set by the worker on connect).
+    var serverTally: ServerTally?
     private var serverAddress: SocketAddress?
     private var triedServers: Set<String> = []
     private var attempts = 0

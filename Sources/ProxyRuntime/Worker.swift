@@ -20,7 +20,7 @@ final class Worker: @unchecked Sendable {
     private(set) var listeners: [String: ListenerRuntime] = [:]
     private var sessions: [UInt64: Session] = [:]
     /// Per-server counters of this loop, by server key.
-    private(set) var serverCounters: [String: ServerCounters] = [:]
+    private var serverTallies: [String: ServerTally] = [:]
     private var serverShared: [String: ServerShared] = [:]
     private var draining = false
     private var drainCompletion: (@Sendable () -> Void)?
@@ -213,13 +213,24 @@ final class Worker: @unchecked Sendable {
 
     func connected(_ session: Session) {
         guard let server = session.server else { return }
-        serverCounters[Self.serverKey(server), default: ServerCounters()].sessionsTotal += 1
+        let tally = tally(for: server)
+        tally.counters.sessionsTotal += 1
+        // Cached on the session so counting bytes costs no key building or hashing.
+        session.serverTally = tally
+    }
+
+    private func tally(for server: RouteServer) -> ServerTally {
+        let key = Self.serverKey(server)
+        if let existing = serverTallies[key] { return existing }
+        let fresh = ServerTally()
+        serverTallies[key] = fresh
+        return fresh
     }
 
     func connectFailed(_ session: Session, server: RouteServer, error: String) {
         session.listener.counters.connectErrors += 1
         session.listener.counters.retries += 1
-        serverCounters[Self.serverKey(server), default: ServerCounters()].connectErrors += 1
+        tally(for: server).counters.connectErrors += 1
         logger.warning(
             "connect to \(server.name) (\(server.endpoint)) failed: \(error)",
             metadata: ["listener": "\(session.listener.name)", "session": "\(session.label)", "backend": "\(server.name)"])
@@ -228,10 +239,9 @@ final class Worker: @unchecked Sendable {
     func countBytes(_ session: Session, toServer: Int, toClient: Int) {
         session.listener.counters.bytesIn &+= UInt64(toServer)
         session.listener.counters.bytesOut &+= UInt64(toClient)
-        if let server = session.server {
-            let key = Self.serverKey(server)
-            serverCounters[key, default: ServerCounters()].bytesIn &+= UInt64(toServer)
-            serverCounters[key, default: ServerCounters()].bytesOut &+= UInt64(toClient)
+        if let tally = session.serverTally {
+            tally.counters.bytesIn &+= UInt64(toServer)
+            tally.counters.bytesOut &+= UInt64(toClient)
         }
     }
 
@@ -326,7 +336,7 @@ final class Worker: @unchecked Sendable {
             queuedNow[name] = listener.queued.count
         }
         return WorkerStatistics(
-            listeners: perListener, held: heldNow, queued: queuedNow, servers: serverCounters,
+            listeners: perListener, held: heldNow, queued: queuedNow, servers: serverTallies.mapValues(\.counters),
             sessions: sessions.count, buffersInUse: pools.buffers.inUse, pipesInUse: pools.pipes.inUse,
             pipeDenials: pools.pipes.denials)
     }
@@ -370,6 +380,11 @@ enum Selection {
     case allBusy
     /// No untried candidate is left.
     case exhausted
+}
+
+/// One loop's counters for one server, in a box sessions can hold on to.
+final class ServerTally {
+    var counters = ServerCounters()
 }
 
 /// One loop's counters for one server.
