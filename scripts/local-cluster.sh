@@ -196,7 +196,9 @@ kill_node() {
         # the postmaster's children too: a real crash takes the backends with it, and a backend that
         # outlives its postmaster may still answer a query for a moment
         local child
-        for child in $(cat "/proc/$mpid/task/"*/children 2>/dev/null); do victims+=("$child"); done
+        for child in $(ps -o pid= --ppid "$mpid" 2>/dev/null || cat "/proc/$mpid/task/"*/children 2>/dev/null); do
+            victims+=("$child")
+        done
     fi
     if (( ${#victims[@]} == 0 )); then
         sm_log "node$n: nothing running to kill"
@@ -296,7 +298,8 @@ cmd_start() {
         # readable by all, so that clients of any user reach the unix socket (initdb makes data/ 0700)
         chmod 755 "$nd" "$sock"
         env_lines+=("NODE${n}_NAME=node$n" "NODE${n}_PG_PORT=$pg_port" "NODE${n}_API_PORT=$api_port"
-                    "NODE${n}_DATA_DIR=$nd/data" "NODE${n}_SOCKET_DIR=$sock" "NODE${n}_PID_FILE=$nd/patroni.pid"
+                    "NODE${n}_DATA_DIR=$nd/data" "NODE${n}_POSTMASTER_PID_FILE=$nd/data/postmaster.pid"
+                    "NODE${n}_SOCKET_DIR=$sock" "NODE${n}_PID_FILE=$nd/patroni.pid"
                     "NODE${n}_LOG=$nd/patroni.log" "NODE${n}_CONFIG=$nd/patroni.yml")
     done
     # Written before anything waits, so that `stop` can clean up after a start that failed half-way.
@@ -356,6 +359,11 @@ cmd_stop() {
     local n
     for n in "${order[@]}"; do stop_patroni "$n"; done
     "$SM_LIB_DIR/zookeeper.sh" stop "$DIR/zk"
+    for n in "${NODES[@]}"; do
+        # a short socket folder made because DIR's path was too long for a unix socket
+        local sock; sock=$(node_var "$n" SOCKET_DIR)
+        [[ "$sock" == /tmp/sm-sock.* ]] && rm -rf "$sock"
+    done
     sm_log "cluster in $DIR stopped in $(sm_elapsed "$t0") s"
 }
 
@@ -363,7 +371,9 @@ cmd_status() {
     load_env "$1"
     "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" cluster $(all_apis) || true
     local leader
-    if leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>&1); then
+    if ! sm_pidfile_alive "$ZK_PID_FILE" ZooKeeperServerMain >/dev/null; then
+        echo "ZooKeeper: not running (port $ZK_PORT)"
+    elif leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>&1); then
         echo "leader znode $NAMESPACE/$SCOPE/leader: $leader"
     else
         echo "leader znode $NAMESPACE/$SCOPE/leader: absent ${leader:+($leader)}"
@@ -378,7 +388,8 @@ cmd_status() {
 cmd_leader() {
     load_env "$1"
     local leader
-    if leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>/dev/null); then
+    if sm_pidfile_alive "$ZK_PID_FILE" ZooKeeperServerMain >/dev/null &&
+        leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>/dev/null); then
         echo "$leader"
     elif leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-rest $(all_apis) 2>/dev/null); then
         echo "$leader"
@@ -391,7 +402,10 @@ cmd_leader() {
 cmd="${1:-}"
 case "$cmd" in
     start) [[ $# -eq 2 ]] || usage; cmd_start "$2" ;;
-    stop) [[ $# -eq 2 ]] || usage; cmd_stop "$(sm_abs_dir "$2")" ;;
+    stop)
+        [[ $# -eq 2 ]] || usage
+        if [[ -d "$2" ]]; then cmd_stop "$(cd "$2" && pwd -P)"; else sm_log "no folder $2: nothing to stop"; fi
+        ;;
     status) [[ $# -eq 2 ]] || usage; cmd_status "$2" ;;
     env) [[ $# -eq 2 ]] || usage; cat "$2/cluster.env" ;;
     wait-healthy) [[ $# -ge 2 ]] || usage; load_env "$2"; wait_healthy "${3:-120}" ;;
