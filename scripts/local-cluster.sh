@@ -56,10 +56,11 @@ patroni_pid() { sm_pidfile_alive "$(node_var "$1" PID_FILE)" patroni; }
 
 # The postmaster's pid from its data folder (first line of postmaster.pid), when that process lives.
 postmaster_pid() {
-    local pidfile; pidfile="$(node_var "$1" DATA_DIR)/postmaster.pid"
-    [[ -f "$pidfile" ]] || return 1
-    local pid; pid=$(head -n 1 "$pidfile")
-    sm_pid_alive "$pid" postgres || return 1
+    local data; data=$(node_var "$1" DATA_DIR)
+    [[ -f "$data/postmaster.pid" ]] || return 1
+    local pid; pid=$(head -n 1 "$data/postmaster.pid")
+    # its command line names its data folder: a stale file's recycled pid is never taken for ours
+    sm_pid_alive "$pid" "$data" || return 1
     echo "$pid"
 }
 
@@ -184,7 +185,7 @@ stop_patroni() {
     if pid=$(postmaster_pid "$n"); then
         sm_log "node$n: PostgreSQL (pid $pid) outlived Patroni; stopping it"
         ( sm_as_postgres "$SM_PG_BIN/pg_ctl" stop -D "$(node_var "$n" DATA_DIR)" -m fast -w -t 60 ) >/dev/null 2>&1 ||
-            sm_stop_pid "$pid" postgres 30 QUIT || true
+            sm_stop_pid "$pid" "$(node_var "$n" DATA_DIR)" 30 QUIT || true
     fi
 }
 
@@ -206,7 +207,7 @@ kill_node() {
     fi
     kill -KILL "${victims[@]}" 2>/dev/null || true
     [[ -n "${ppid:-}" ]] && sm_wait_until 10 "node$n's Patroni to die" sm_pid_gone "$ppid" patroni
-    [[ -n "${mpid:-}" ]] && sm_wait_until 10 "node$n's postmaster to die" sm_pid_gone "$mpid" postgres
+    [[ -n "${mpid:-}" ]] && sm_wait_until 10 "node$n's postmaster to die" sm_pid_gone "$mpid" "$(node_var "$n" DATA_DIR)"
     rm -f "$(node_var "$n" PID_FILE)"
     sm_log "node$n: killed with SIGKILL (Patroni ${ppid:-none}, postmaster ${mpid:-none}, $(( ${#victims[@]} )) processes)"
 }
