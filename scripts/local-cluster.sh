@@ -11,7 +11,8 @@
 #   scripts/local-cluster.sh wait-healthy DIR [TIMEOUT_S]   one /primary 200, one /replica 200, a sync_standby
 #   scripts/local-cluster.sh leader DIR           the leader's name (ZooKeeper's leader znode, else REST)
 #   scripts/local-cluster.sh kill-node DIR N      SIGKILL node N's Patroni and its PostgreSQL (a crash)
-#   scripts/local-cluster.sh stop-node DIR N      SIGTERM node N's Patroni (like `docker stop`), wait for exit
+#   scripts/local-cluster.sh stop-node DIR N [--no-wait]   SIGTERM node N's Patroni (like `docker stop`) and
+#                                                 wait until it and its PostgreSQL are gone (or return at once)
 #   scripts/local-cluster.sh start-node DIR N     start node N's Patroni again (does not wait)
 #   scripts/local-cluster.sh switchover DIR [CANDIDATE]     POST /switchover to the leader (waits for Patroni's answer)
 #   scripts/local-cluster.sh restart-zk DIR [DOWN_SECONDS]  stop ZooKeeper, stay down, start it on the same port
@@ -412,7 +413,18 @@ case "$cmd" in
     wait-healthy) [[ $# -ge 2 ]] || usage; load_env "$2"; wait_healthy "${3:-120}" ;;
     leader) [[ $# -eq 2 ]] || usage; cmd_leader "$2" ;;
     kill-node) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; kill_node "$3" ;;
-    stop-node) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; stop_patroni "$3" ;;
+    stop-node)
+        [[ $# -eq 3 || ( $# -eq 4 && "$4" == --no-wait ) ]] || usage
+        check_node_arg "$3"; load_env "$2"
+        if [[ "${4:-}" == --no-wait ]]; then
+            if pid=$(patroni_pid "$3"); then
+                kill -TERM "$pid"
+                sm_log "node$3: SIGTERM sent to Patroni (pid $pid); not waiting"
+            fi
+        else
+            stop_patroni "$3"
+        fi
+        ;;
     start-node) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; start_patroni "$3" ;;
     switchover)
         [[ $# -ge 2 ]] || usage; load_env "$2"
