@@ -36,12 +36,18 @@ sm_abs_dir() {
 }
 
 # sm_free_ports N [PREFERRED...] — prints N distinct TCP ports free on 127.0.0.1, one per line.
-# Each preferred port is used in its position when it is free; the others come from the kernel (bind
-# port 0). All sockets are held until every port is chosen, so the N ports differ from each other.
+# Each preferred port is used in its position when it is free. The others are drawn at random below the
+# kernel's ephemeral range (ip_local_port_range): a port from that range may be taken as the local port
+# of some outgoing connection (a benchmark's thousands of them) before our server binds it. All sockets
+# are held until every port is chosen, so the N ports differ from each other.
 sm_free_ports() {
     "$SM_PY" - "$@" <<'PY'
-import socket, sys
+import random, socket, sys
 n = int(sys.argv[1]); preferred = [int(p) for p in sys.argv[2:] if p]
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
 held, ports = [], []
 def try_bind(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -55,6 +61,11 @@ def try_bind(port):
     held.append(s); return s.getsockname()[1]
 for i in range(n):
     p = try_bind(preferred[i]) if i < len(preferred) and preferred[i] > 0 else None
+    if p is None and low > 12000:
+        for _ in range(200):
+            p = try_bind(random.randrange(10000, low))
+            if p is not None:
+                break
     if p is None:
         p = try_bind(0)
     ports.append(p)

@@ -11,7 +11,8 @@
 #   scripts/local-cluster.sh wait-healthy DIR [TIMEOUT_S]   one /primary 200, one /replica 200, a sync_standby
 #   scripts/local-cluster.sh leader DIR           the leader's name (ZooKeeper's leader znode, else REST)
 #   scripts/local-cluster.sh kill-node DIR N      SIGKILL node N's Patroni and its PostgreSQL (a crash)
-#   scripts/local-cluster.sh stop-node DIR N      SIGTERM node N's Patroni (like `docker stop`), wait for exit
+#   scripts/local-cluster.sh stop-node DIR N [--no-wait]   SIGTERM node N's Patroni (like `docker stop`) and
+#                                                 wait until it and its PostgreSQL are gone (or return at once)
 #   scripts/local-cluster.sh start-node DIR N     start node N's Patroni again (does not wait)
 #   scripts/local-cluster.sh switchover DIR [CANDIDATE]     POST /switchover to the leader (waits for Patroni's answer)
 #   scripts/local-cluster.sh restart-zk DIR [DOWN_SECONDS]  stop ZooKeeper, stay down, start it on the same port
@@ -56,10 +57,11 @@ patroni_pid() { sm_pidfile_alive "$(node_var "$1" PID_FILE)" patroni; }
 
 # The postmaster's pid from its data folder (first line of postmaster.pid), when that process lives.
 postmaster_pid() {
-    local pidfile; pidfile="$(node_var "$1" DATA_DIR)/postmaster.pid"
-    [[ -f "$pidfile" ]] || return 1
-    local pid; pid=$(head -n 1 "$pidfile")
-    sm_pid_alive "$pid" postgres || return 1
+    local data; data=$(node_var "$1" DATA_DIR)
+    [[ -f "$data/postmaster.pid" ]] || return 1
+    local pid; pid=$(head -n 1 "$data/postmaster.pid")
+    # its command line names its data folder: a stale file's recycled pid is never taken for ours
+    sm_pid_alive "$pid" "$data" || return 1
     echo "$pid"
 }
 
@@ -184,7 +186,7 @@ stop_patroni() {
     if pid=$(postmaster_pid "$n"); then
         sm_log "node$n: PostgreSQL (pid $pid) outlived Patroni; stopping it"
         ( sm_as_postgres "$SM_PG_BIN/pg_ctl" stop -D "$(node_var "$n" DATA_DIR)" -m fast -w -t 60 ) >/dev/null 2>&1 ||
-            sm_stop_pid "$pid" postgres 30 QUIT || true
+            sm_stop_pid "$pid" "$(node_var "$n" DATA_DIR)" 30 QUIT || true
     fi
 }
 
@@ -196,7 +198,9 @@ kill_node() {
         # the postmaster's children too: a real crash takes the backends with it, and a backend that
         # outlives its postmaster may still answer a query for a moment
         local child
-        for child in $(cat "/proc/$mpid/task/"*/children 2>/dev/null); do victims+=("$child"); done
+        for child in $(ps -o pid= --ppid "$mpid" 2>/dev/null || cat "/proc/$mpid/task/"*/children 2>/dev/null); do
+            victims+=("$child")
+        done
     fi
     if (( ${#victims[@]} == 0 )); then
         sm_log "node$n: nothing running to kill"
@@ -204,7 +208,7 @@ kill_node() {
     fi
     kill -KILL "${victims[@]}" 2>/dev/null || true
     [[ -n "${ppid:-}" ]] && sm_wait_until 10 "node$n's Patroni to die" sm_pid_gone "$ppid" patroni
-    [[ -n "${mpid:-}" ]] && sm_wait_until 10 "node$n's postmaster to die" sm_pid_gone "$mpid" postgres
+    [[ -n "${mpid:-}" ]] && sm_wait_until 10 "node$n's postmaster to die" sm_pid_gone "$mpid" "$(node_var "$n" DATA_DIR)"
     rm -f "$(node_var "$n" PID_FILE)"
     sm_log "node$n: killed with SIGKILL (Patroni ${ppid:-none}, postmaster ${mpid:-none}, $(( ${#victims[@]} )) processes)"
 }
@@ -296,7 +300,8 @@ cmd_start() {
         # readable by all, so that clients of any user reach the unix socket (initdb makes data/ 0700)
         chmod 755 "$nd" "$sock"
         env_lines+=("NODE${n}_NAME=node$n" "NODE${n}_PG_PORT=$pg_port" "NODE${n}_API_PORT=$api_port"
-                    "NODE${n}_DATA_DIR=$nd/data" "NODE${n}_SOCKET_DIR=$sock" "NODE${n}_PID_FILE=$nd/patroni.pid"
+                    "NODE${n}_DATA_DIR=$nd/data" "NODE${n}_POSTMASTER_PID_FILE=$nd/data/postmaster.pid"
+                    "NODE${n}_SOCKET_DIR=$sock" "NODE${n}_PID_FILE=$nd/patroni.pid"
                     "NODE${n}_LOG=$nd/patroni.log" "NODE${n}_CONFIG=$nd/patroni.yml")
     done
     # Written before anything waits, so that `stop` can clean up after a start that failed half-way.
@@ -356,6 +361,11 @@ cmd_stop() {
     local n
     for n in "${order[@]}"; do stop_patroni "$n"; done
     "$SM_LIB_DIR/zookeeper.sh" stop "$DIR/zk"
+    for n in "${NODES[@]}"; do
+        # a short socket folder made because DIR's path was too long for a unix socket
+        local sock; sock=$(node_var "$n" SOCKET_DIR)
+        [[ "$sock" == /tmp/sm-sock.* ]] && rm -rf "$sock"
+    done
     sm_log "cluster in $DIR stopped in $(sm_elapsed "$t0") s"
 }
 
@@ -363,7 +373,9 @@ cmd_status() {
     load_env "$1"
     "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" cluster $(all_apis) || true
     local leader
-    if leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>&1); then
+    if ! sm_pidfile_alive "$ZK_PID_FILE" ZooKeeperServerMain >/dev/null; then
+        echo "ZooKeeper: not running (port $ZK_PORT)"
+    elif leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>&1); then
         echo "leader znode $NAMESPACE/$SCOPE/leader: $leader"
     else
         echo "leader znode $NAMESPACE/$SCOPE/leader: absent ${leader:+($leader)}"
@@ -378,7 +390,8 @@ cmd_status() {
 cmd_leader() {
     load_env "$1"
     local leader
-    if leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>/dev/null); then
+    if sm_pidfile_alive "$ZK_PID_FILE" ZooKeeperServerMain >/dev/null &&
+        leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-zk "127.0.0.1:$ZK_PORT" "$NAMESPACE/$SCOPE/leader" 2>/dev/null); then
         echo "$leader"
     elif leader=$("$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" leader-rest $(all_apis) 2>/dev/null); then
         echo "$leader"
@@ -391,13 +404,27 @@ cmd_leader() {
 cmd="${1:-}"
 case "$cmd" in
     start) [[ $# -eq 2 ]] || usage; cmd_start "$2" ;;
-    stop) [[ $# -eq 2 ]] || usage; cmd_stop "$(sm_abs_dir "$2")" ;;
+    stop)
+        [[ $# -eq 2 ]] || usage
+        if [[ -d "$2" ]]; then cmd_stop "$(cd "$2" && pwd -P)"; else sm_log "no folder $2: nothing to stop"; fi
+        ;;
     status) [[ $# -eq 2 ]] || usage; cmd_status "$2" ;;
     env) [[ $# -eq 2 ]] || usage; cat "$2/cluster.env" ;;
     wait-healthy) [[ $# -ge 2 ]] || usage; load_env "$2"; wait_healthy "${3:-120}" ;;
     leader) [[ $# -eq 2 ]] || usage; cmd_leader "$2" ;;
     kill-node) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; kill_node "$3" ;;
-    stop-node) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; stop_patroni "$3" ;;
+    stop-node)
+        [[ $# -eq 3 || ( $# -eq 4 && "$4" == --no-wait ) ]] || usage
+        check_node_arg "$3"; load_env "$2"
+        if [[ "${4:-}" == --no-wait ]]; then
+            if pid=$(patroni_pid "$3"); then
+                kill -TERM "$pid"
+                sm_log "node$3: SIGTERM sent to Patroni (pid $pid); not waiting"
+            fi
+        else
+            stop_patroni "$3"
+        fi
+        ;;
     start-node) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; start_patroni "$3" ;;
     switchover)
         [[ $# -ge 2 ]] || usage; load_env "$2"

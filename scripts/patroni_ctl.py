@@ -84,11 +84,13 @@ def cmd_leader_zk(args):
     except ImportError:
         print("kazoo is not importable by " + sys.executable, file=sys.stderr)
         return 1
+    import logging
+    logging.getLogger("kazoo").setLevel(logging.CRITICAL)  # one line of our own instead of its retries
     zk = KazooClient(hosts=args.hosts, timeout=3.0, connection_retry={"max_tries": 2})
     try:
         zk.start(timeout=args.timeout)
     except Exception as e:  # kazoo raises its own timeout types
-        print(f"cannot connect to ZooKeeper {args.hosts}: {e}", file=sys.stderr)
+        print(f"cannot connect to ZooKeeper {args.hosts}: {e or type(e).__name__}", file=sys.stderr)
         return 1
     try:
         data, _ = zk.get(args.path)
@@ -133,7 +135,7 @@ def main():
     c = sub.add_parser("cluster"); c.add_argument("api", nargs="+"); c.set_defaults(func=cmd_cluster)
     lr = sub.add_parser("leader-rest"); lr.add_argument("api", nargs="+"); lr.set_defaults(func=cmd_leader_rest)
     lz = sub.add_parser("leader-zk"); lz.add_argument("hosts"); lz.add_argument("path")
-    lz.add_argument("--timeout", type=float, default=5.0); lz.set_defaults(func=cmd_leader_zk)
+    lz.add_argument("--timeout", type=float, default=2.0); lz.set_defaults(func=cmd_leader_zk)
     s = sub.add_parser("switchover"); s.add_argument("api", nargs="+"); s.add_argument("--candidate")
     s.add_argument("--timeout", type=float, default=60.0); s.set_defaults(func=cmd_switchover)
     args = p.parse_args()

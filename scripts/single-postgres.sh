@@ -23,7 +23,7 @@ pg_start() {
     sm_require_cmd setpriv
     local dir; dir=$(sm_abs_dir "$1")
     local env="$dir/pg.env" data="$dir/data" log="$dir/postgres.log"
-    if [[ -f "$data/postmaster.pid" ]] && sm_pid_alive "$(head -n 1 "$data/postmaster.pid")" postgres; then
+    if [[ -f "$data/postmaster.pid" ]] && sm_pid_alive "$(head -n 1 "$data/postmaster.pid")" "$data"; then
         sm_log "already running on port $(sm_env_get "$env" PG_PORT)"
         return 0
     fi
@@ -53,12 +53,14 @@ pg_start() {
 }
 
 pg_stop() {
-    local dir=$1 data="$1/data"
+    [[ -d "$1" ]] || { sm_log "no folder $1: nothing to stop"; return 0; }
+    local dir; dir=$(cd "$1" && pwd -P)
+    local data="$dir/data"
     [[ -f "$data/postmaster.pid" ]] || { sm_log "not running in $dir"; return 0; }
     local pid; pid=$(head -n 1 "$data/postmaster.pid")
-    if sm_pid_alive "$pid" postgres; then
+    if sm_pid_alive "$pid" "$data"; then
         ( sm_as_postgres "$SM_PG_BIN/pg_ctl" stop -D "$data" -m fast -w -t 60 ) >/dev/null 2>&1 ||
-            sm_stop_pid "$pid" postgres 30 QUIT || sm_die "could not stop PostgreSQL pid $pid"
+            sm_stop_pid "$pid" "$data" 30 QUIT || sm_die "could not stop PostgreSQL pid $pid"
         sm_log "PostgreSQL stopped (pid $pid)"
     fi
 }

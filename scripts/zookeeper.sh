@@ -93,6 +93,7 @@ CFG
 zk_stop() {
     local dir=$1 pid
     [[ -n "$dir" ]] || sm_die "missing DIR"
+    [[ -d "$dir" ]] || return 0
     if pid=$(sm_pidfile_alive "$dir/zookeeper.pid" "$ZK_MAIN"); then
         sm_stop_pid "$pid" "$ZK_MAIN" 15 || sm_die "could not stop ZooKeeper pid $pid"
         sm_log "ZooKeeper stopped (pid $pid)"
