@@ -50,6 +50,8 @@ else
     sm_log "cluster self-test skipped (SKIP_CLUSTER_SELFTEST=1 or not root)"
 fi
 
+# Tests that need an external tool fail (instead of skipping) when it is missing: CI installs them all.
+export SWITCHMAN_REQUIRE_PROMTOOL=1
 step "swift test $*"
 # swift test's own summary stays the last thing printed
 exec swift test --skip-build "$@"
