@@ -48,9 +48,13 @@ struct Pump {
     /// Bytes written to the destination so far.
     private(set) var bytesTransferred: UInt64 = 0
 
-    // `auto` mode heuristics: consecutive reads that filled the buffer, splices that moved little.
-    private var fullReads = 0
-    private var smallSplices = 0
+    // `auto` mode: a moving average of the bytes each successful read or splice took (α = 1/8).
+    // Bulk transfers read kilobytes at a time, request/response protocols a few hundred bytes.
+    private var averageRead = 0
+    /// Average read size at which `auto` switches a direction to splice.
+    static let spliceAbove = 8 * 1024
+    /// Average read size under which `auto` switches a direction back to read/write.
+    static let copyBelow = 1024
 
     /// Reads per call before the pump yields to other sessions on the loop.
     private static let roundsPerCall = 16
@@ -143,9 +147,7 @@ struct Pump {
                 return -1
             case .processed(let n):
                 pipeBytes += n
-                if spliceSetting == .auto {
-                    smallSplices = n < pools.buffers.bufferSize / 4 ? smallSplices + 1 : 0
-                }
+                if spliceSetting == .auto && n > 0 { averageRead += (n - averageRead) / 8 }
                 return n
             }
         case .copy:
@@ -165,9 +167,7 @@ struct Pump {
                 // A short read on a stream socket took all that was queued; edge-triggered epoll reports
                 // the next arrival. Not after a hang-up, where EOF may follow the data without a new edge.
                 if n > 0 && n < capacity && !hangup { readable = false }
-                if spliceSetting == .auto {
-                    fullReads = n == capacity ? fullReads + 1 : 0
-                }
+                if spliceSetting == .auto && n > 0 { averageRead += (n - averageRead) / 8 }
                 return n
             }
         }
@@ -220,12 +220,10 @@ struct Pump {
         }
         // Mode changes happen only when nothing is held, so no byte is ever reordered.
         if spliceSetting == .auto && pendingBytes == 0 {
-            if mode == .copy && fullReads >= 2 {
+            if mode == .copy && averageRead >= Self.spliceAbove {
                 mode = .splice
-                smallSplices = 0
-            } else if mode == .splice && smallSplices >= 8 {
+            } else if mode == .splice && averageRead < Self.copyBelow {
                 mode = .copy
-                fullReads = 0
             }
         }
     }
