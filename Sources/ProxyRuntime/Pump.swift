@@ -70,8 +70,10 @@ struct Pump {
     /// Moves as much as readiness allows. `readable`/`writable` are the session's readiness latches for
     /// the source and destination: cleared here when a call would block, set by epoll events.
     /// `hangup` means the source reported EPOLLRDHUP/EPOLLHUP, so a short read does not prove it empty.
+    /// `otherFinished`: the opposite direction is done, so the session closes both sockets as soon as
+    /// this one is too; the final half-close would be a wasted call and is skipped.
     mutating func transfer(from source: Int32, to destination: Int32, readable: inout Bool, writable: inout Bool,
-                           hangup: Bool, pools: PumpPools, now: UInt64) throws(IOError) -> PumpProgress {
+                           hangup: Bool, otherFinished: Bool = false, pools: PumpPools, now: UInt64) throws(IOError) -> PumpProgress {
         var progress = PumpProgress()
         var rounds = 0
         while true {
@@ -85,7 +87,7 @@ struct Pump {
             // 2. Half-close once the source ended and everything is written.
             if sourceClosed {
                 if !finished {
-                    Socket.shutdownWrite(destination)
+                    if !otherFinished { Socket.shutdownWrite(destination) }
                     finished = true
                 }
                 break

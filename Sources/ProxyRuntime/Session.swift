@@ -264,10 +264,10 @@ final class Session: EventHandler, @unchecked Sendable {
         do {
             let up = try upstream.transfer(
                 from: clientFD, to: serverFD, readable: &clientReadable, writable: &serverWritable,
-                hangup: clientHangup, pools: pools, now: now)
+                hangup: clientHangup, otherFinished: downstream.finished, pools: pools, now: now)
             let down = try downstream.transfer(
                 from: serverFD, to: clientFD, readable: &serverReadable, writable: &clientWritable,
-                hangup: serverHangup, pools: pools, now: now)
+                hangup: serverHangup, otherFinished: upstream.finished, pools: pools, now: now)
             if up.read > 0 { lastClientActivity = now }
             if down.read > 0 { lastServerActivity = now }
             if up.written > 0 || down.written > 0 { worker.countBytes(self, toServer: up.written, toClient: down.written) }
