@@ -85,7 +85,7 @@ final class Session: EventHandler, @unchecked Sendable {
     /// Registers the client socket and starts looking for a server.
     func start() {
         do {
-            try configureSocket(clientFD)
+            // The client socket inherited TCP_NODELAY and keepalive from the listening socket.
             clientRegistration = try worker.loop.register(
                 clientFD, events: [.readable, .writable, .readHangup, .edgeTriggered], handler: self, token: Self.clientToken)
         } catch {

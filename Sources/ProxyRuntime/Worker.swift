@@ -77,6 +77,7 @@ final class Worker: @unchecked Sendable {
         }
         for listenerConfiguration in configuration.listeners {
             listeners[listenerConfiguration.name]?.configuration = listenerConfiguration
+            listeners[listenerConfiguration.name]?.applySocketOptions(configuration.tcpKeepalive)
         }
     }
 
