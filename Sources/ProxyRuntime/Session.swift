@@ -113,7 +113,10 @@ final class Session: EventHandler, @unchecked Sendable {
             if events.contains(.writable) { serverWritable = true }
             if !events.isDisjoint(with: [.readHangup, .hangup]) { serverHangup = true }
             if state == .connecting {
-                if !events.isDisjoint(with: [.writable, .error, .hangup]) { finishConnect() }
+                if !events.isDisjoint(with: [.writable, .error, .hangup]) {
+                    // Writable with no error or hang-up means connected: no getsockopt(SO_ERROR) needed.
+                    finishConnect(known: events.contains(.writable) && events.isDisjoint(with: [.error, .hangup]))
+                }
                 return
             }
         }
@@ -217,9 +220,9 @@ final class Session: EventHandler, @unchecked Sendable {
         }
     }
 
-    private func finishConnect() {
+    private func finishConnect(known connected: Bool = false) {
         guard state == .connecting else { return }
-        if let error = Socket.pendingError(serverFD) {
+        if !connected, let error = Socket.pendingError(serverFD) {
             connectFailed(IOErrorDescription(error.description))
             return
         }
@@ -337,7 +340,8 @@ final class Session: EventHandler, @unchecked Sendable {
         state = .closed
         if let timer { worker.loop.cancel(timer) }
         timer = nil
-        if let clientRegistration { worker.loop.deregister(clientFD, clientRegistration) }
+        // close() drops the socket from epoll (we never dup it): only the slot needs freeing.
+        if let clientRegistration { worker.loop.forget(clientRegistration) }
         clientRegistration = nil
         Socket.close(clientFD)
         if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
@@ -352,7 +356,7 @@ final class Session: EventHandler, @unchecked Sendable {
     /// half-open connection).
     private func closeServerSocket(abort: Bool = false) {
         guard serverFD >= 0 else { return }
-        if let serverRegistration { worker.loop.deregister(serverFD, serverRegistration) }
+        if let serverRegistration { worker.loop.forget(serverRegistration) }
         serverRegistration = nil
         if abort { Socket.setLingerZero(serverFD) }
         Socket.close(serverFD)
