@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Switchman vs HAProxy vs direct, side by side, on 127.0.0.1. See bench/README.md.
 #
-#   bench/run.sh            full run (3 rounds, ~9 minutes), writes BENCHMARKS.md
+#   bench/run.sh            full run (5 rounds, ~10 minutes), writes BENCHMARKS.md
 #   bench/run.sh --quick    1 round, short durations, prints only (add --write to write)
 #   options: --rounds N, --only "pgbench keepalive connclose bulk rss syscalls", --out FILE, --keep
 #
@@ -16,7 +16,7 @@ PY=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 SWITCHMAN=${SWITCHMAN:-$ROOT/.build/release/switchman}
 
-QUICK=0; ROUNDS=3; ONLY="pgbench keepalive connclose bulk rss syscalls"; OUT="$ROOT/BENCHMARKS.md"
+QUICK=0; ROUNDS=5; ONLY="pgbench keepalive connclose bulk rss syscalls"; OUT="$ROOT/BENCHMARKS.md"
 WRITE=1; KEEP=0; ARGS=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,7 +35,7 @@ done
 if [ "$QUICK" = 1 ]; then
     PG_DUR=3; WRK_DUR=3; IPERF_DUR=2; SYS_DUR=2; WARM=1
 else
-    PG_DUR=${PG_DUR:-8}; WRK_DUR=${WRK_DUR:-8}; IPERF_DUR=${IPERF_DUR:-5}; SYS_DUR=${SYS_DUR:-5}; WARM=2
+    PG_DUR=${PG_DUR:-5}; WRK_DUR=${WRK_DUR:-5}; IPERF_DUR=${IPERF_DUR:-3}; SYS_DUR=${SYS_DUR:-5}; WARM=2
 fi
 THREADS=${THREADS:-2}          # Switchman threads = HAProxy nbthread
 NGINX_WORKERS=${NGINX_WORKERS:-1}
@@ -143,16 +143,16 @@ http {
     }
 }
 EOF
-    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx/stderr" &
-    PIDS+=($!)
+    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>>"$WORK/nginx/stderr" &
+    NGINX_PID=$!; PIDS+=($!)
     wait_listen "$NGINX_PORT"
     NGINX_STARTED=1
 }
 
 start_iperf() {
     log "iperf3 server on port $IPERF_PORT"
-    iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >"$WORK/iperf-server.log" 2>&1 &
-    PIDS+=($!)
+    iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >>"$WORK/iperf-server.log" 2>&1 &
+    IPERF_PID=$!; PIDS+=($!)
     wait_listen "$IPERF_PORT"
 }
 
@@ -204,12 +204,12 @@ haproxy_config() {
 
 # start_switchman NAME CONFIG PORT → sets LAST_PID
 start_switchman() {
-    "$SWITCHMAN" run --config "$2" >"$WORK/$1.log" 2>&1 &
+    "$SWITCHMAN" run --config "$2" >>"$WORK/$1.log" 2>&1 &
     LAST_PID=$!; PIDS+=("$LAST_PID")
     wait_listen "$3" || { cat "$WORK/$1.log" >&2; exit 1; }
 }
 start_haproxy() {
-    haproxy -f "$2" -db >"$WORK/$1.log" 2>&1 &
+    haproxy -f "$2" -db >>"$WORK/$1.log" 2>&1 &
     LAST_PID=$!; PIDS+=("$LAST_PID")
     wait_listen "$3" || { cat "$WORK/$1.log" >&2; exit 1; }
 }
@@ -219,16 +219,41 @@ stop_pid() {
     kill -KILL "$1" 2>/dev/null || true
 }
 
+start_sw_main() { start_switchman sw "$WORK/sw.yaml" "$SW_HTTP"; SW_PID=$LAST_PID; }
+start_sw_on() { start_switchman sw-on "$WORK/sw-on.yaml" "$SW_ON_IPERF"; SW_ON_PID=$LAST_PID; }
+start_sw_off() { start_switchman sw-off "$WORK/sw-off.yaml" "$SW_OFF_IPERF"; SW_OFF_PID=$LAST_PID; }
+start_ha_main() { start_haproxy haproxy "$WORK/haproxy.cfg" "$HA_HTTP"; HA_PID=$LAST_PID; }
+
+# Other work on a shared machine may kill processes by name (it happened: an iperf3 server and once
+# a Switchman vanished mid-run). Before each run, start again whatever the run needs that is gone,
+# and say so; the run itself then measures a fresh process.
+revive() {   # revive NAME PID START_FUNCTION
+    kill -0 "$2" 2>/dev/null && return 0
+    log "  $1 (pid $2) is gone, killed from outside? starting it again"
+    "$3"
+}
+ensure() {   # ensure SERVICE TARGET
+    case "$1" in
+        http) revive nginx "$NGINX_PID" start_nginx ;;
+        iperf) revive iperf3 "$IPERF_PID" start_iperf ;;
+        pg) runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" status >/dev/null 2>&1 \
+                || { echo "PostgreSQL is gone" >&2; return 1; } ;;
+    esac
+    case "$2" in
+        switchman) revive "Switchman" "$SW_PID" start_sw_main ;;
+        switchman-splice-on) revive "Switchman splice:on" "$SW_ON_PID" start_sw_on ;;
+        switchman-splice-off) revive "Switchman splice:off" "$SW_OFF_PID" start_sw_off ;;
+        haproxy) revive HAProxy "$HA_PID" start_ha_main ;;
+    esac
+}
+
 start_proxies() {
     log "Switchman (splice auto, on, off) and HAProxy, $THREADS threads each"
     switchman_config "$WORK/sw.yaml" auto "$SW_STATS" "pg $SW_PG $PG_PORT" "http $SW_HTTP $NGINX_PORT" "iperf $SW_IPERF $IPERF_PORT"
     switchman_config "$WORK/sw-on.yaml" on "$SW_ON_STATS" "iperf $SW_ON_IPERF $IPERF_PORT"
     switchman_config "$WORK/sw-off.yaml" off "$SW_OFF_STATS" "iperf $SW_OFF_IPERF $IPERF_PORT"
     haproxy_config "$WORK/haproxy.cfg" "pg $HA_PG $PG_PORT" "http $HA_HTTP $NGINX_PORT" "iperf $HA_IPERF $IPERF_PORT"
-    start_switchman sw "$WORK/sw.yaml" "$SW_HTTP"; SW_PID=$LAST_PID
-    start_switchman sw-on "$WORK/sw-on.yaml" "$SW_ON_IPERF"
-    start_switchman sw-off "$WORK/sw-off.yaml" "$SW_OFF_IPERF"
-    start_haproxy haproxy "$WORK/haproxy.cfg" "$HA_HTTP"; HA_PID=$LAST_PID
+    start_sw_main; start_sw_on; start_sw_off; start_ha_main
     for port in "$SW_PG" "$HA_PG"; do wait_listen "$port"; done
     for port in "$SW_IPERF" "$HA_IPERF"; do wait_listen "$port"; done
 }
@@ -271,6 +296,7 @@ sanity_check() {
 run_pgbench() {   # run_pgbench BENCH CLIENTS TARGET ROUND
     local bench=$1 clients=$2 target=$3 round=$4 dir="$WORK/pgbench/$1-$3-$4"
     mkdir -p "$dir"
+    ensure pg "$target"
     local out
     out=$(cd "$dir" && timeout $((PG_DUR + 60)) "$PGBIN/pgbench" -S -n -c "$clients" -j 2 -T "$PG_DUR" -l --log-prefix=tx \
         -h 127.0.0.1 -p "$(port_of pg "$target")" -U postgres postgres 2>&1) || { echo "$out" >&2; return 1; }
@@ -300,6 +326,7 @@ wrk_errors() { sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), w
 run_wrk() {   # run_wrk BENCH TARGET ROUND [extra args]
     local bench=$1 target=$2 round=$3; shift 3
     local out rps errors
+    ensure http "$target"
     out=$(wrk_run "$target" "$WRK_DUR" "$@")
     rps=$(wrk_rps <<< "$out"); errors=$(wrk_errors <<< "$out"); errors=${errors:-0}
     record "$bench" "$target" "$round" rps "$rps"
@@ -310,9 +337,15 @@ run_wrk() {   # run_wrk BENCH TARGET ROUND [extra args]
 
 run_iperf() {   # run_iperf BENCH STREAMS TARGET ROUND
     local bench=$1 streams=$2 target=$3 round=$4 file="$WORK/iperf-$1-$3-$4.json"
-    timeout $((IPERF_DUR + 30)) iperf3 -c 127.0.0.1 -p "$(port_of iperf "$target")" -t "$IPERF_DUR" -P "$streams" -J > "$file" || true
-    local gbps
-    gbps=$("$PY" "$BENCH/tools.py" iperf-gbps "$file") || { echo "iperf3 through $target failed" >&2; return 1; }
+    ensure iperf "$target"
+    local gbps attempt
+    for attempt in 1 2; do
+        timeout $((IPERF_DUR + 30)) iperf3 -c 127.0.0.1 -p "$(port_of iperf "$target")" -t "$IPERF_DUR" -P "$streams" -J > "$file" || true
+        gbps=$("$PY" "$BENCH/tools.py" iperf-gbps "$file" 2>&1) && break
+        log "  iperf3 through $target failed ($gbps)"
+        [ "$attempt" = 2 ] && return 1
+        sleep 1; ensure iperf "$target"
+    done
     record "$bench" "$target" "$round" gbps "$gbps"
     log "  $bench $target: $gbps Gbit/s"
 }
@@ -409,6 +442,9 @@ if perf stat -e syscalls:sys_enter_read true >/dev/null 2>&1; then COUNTER=perf;
 syscalls_one() {   # syscalls_one BENCH TARGET PID [wrk args]
     local bench=$1 target=$2 pid=$3; shift 3
     local file="$WORK/$bench-$target.count" counter out requests
+    ensure http "$target"
+    [ "$target" = switchman ] && pid=$SW_PID
+    [ "$target" = haproxy ] && pid=$HA_PID
     if [ "$COUNTER" = perf ]; then
         perf stat -x, -e "$SYSCALL_EVENTS" -p "$pid" -o "$file" &
     else
@@ -428,10 +464,10 @@ syscalls_one() {   # syscalls_one BENCH TARGET PID [wrk args]
 
 bench_syscalls() {
     log "syscalls per request ($COUNTER, ${SYS_DUR}s wrk runs)"
-    syscalls_one syscalls-keepalive switchman "$SW_PID"
-    syscalls_one syscalls-keepalive haproxy "$HA_PID"
-    syscalls_one syscalls-connclose switchman "$SW_PID" -H "Connection: close"
-    syscalls_one syscalls-connclose haproxy "$HA_PID" -H "Connection: close"
+    syscalls_one syscalls-keepalive switchman 0
+    syscalls_one syscalls-keepalive haproxy 0
+    syscalls_one syscalls-connclose switchman 0 -H "Connection: close"
+    syscalls_one syscalls-connclose haproxy 0 -H "Connection: close"
 }
 
 # ------------------------------------------------------------------------------------------------
