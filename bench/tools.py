@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh: free ports, output parsers, and the report.
+
+  tools.py ports N                      N free TCP ports on 127.0.0.1 (outside the ephemeral range)
+  tools.py pgbench-p99 FILE...          p99 latency in ms over pgbench -l per-transaction logs
+  tools.py iperf-gbps FILE              received Gbit/s from iperf3 -J output
+  tools.py perf-stat FILE REQUESTS      syscall counts per request from perf stat -x, output
+  tools.py strace-c FILE REQUESTS       the same from strace -c -f output
+  tools.py report RESULTS META OUT|-    median table on stdout; markdown into OUT between markers
+
+RESULTS is a TSV written by run.sh: bench, target, round, metric, value (one line per measurement).
+META is a TSV of key, value lines (date, machine, versions, settings).
+"""
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import sys
+
+# ---------------------------------------------------------------------------------------------
+# small helpers used while the benchmark runs
+
+
+def ports(count: int) -> None:
+    """Prints `count` distinct ports that can be bound on 127.0.0.1 right now.
+
+    They are drawn from 20000-32767, below Linux's default ephemeral range (32768-60999), so the
+    many outgoing connections of the connection-rate test cannot take them in the meantime.
+    """
+    chosen: list[int] = []
+    rng = random.Random()
+    for _ in range(10_000):
+        if len(chosen) == count:
+            break
+        port = rng.randint(20000, 32767)
+        if port in chosen:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        chosen.append(port)
+    if len(chosen) < count:
+        sys.exit("no free ports")
+    print(" ".join(map(str, chosen)))
+
+
+def pgbench_p99(files: list[str]) -> None:
+    """pgbench -l lines: client_id transaction_no time_us script_no epoch epoch_us."""
+    latencies: list[int] = []
+    for name in files:
+        with open(name) as log:
+            for line in log:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2].isdigit():
+                    latencies.append(int(fields[2]))
+    if not latencies:
+        sys.exit("no pgbench log lines")
+    latencies.sort()
+    index = max(0, int(round(0.99 * len(latencies))) - 1)
+    print(f"{latencies[index] / 1000:.3f}")
+
+
+def iperf_gbps(name: str) -> None:
+    with open(name) as output:
+        result = json.load(output)
+    if "error" in result:
+        sys.exit(f"iperf3: {result['error']}")
+    print(f"{result['end']['sum_received']['bits_per_second'] / 1e9:.3f}")
+
+
+def per_request(counts: dict[str, float], requests: float) -> None:
+    for name, count in sorted(counts.items()):
+        print(f"{name}\t{count / requests:.4f}")
+
+
+def perf_stat(name: str, requests: str) -> None:
+    """perf stat -x, lines: value,unit,event,... (value may be '<not counted>')."""
+    counts: dict[str, float] = {}
+    with open(name) as output:
+        for line in output:
+            fields = line.strip().split(",")
+            if len(fields) < 3 or not fields[0].replace(".", "").isdigit():
+                continue
+            event = fields[2]
+            if event == "raw_syscalls:sys_enter":
+                counts["all"] = float(fields[0])
+            elif event.startswith("syscalls:sys_enter_"):
+                counts[event.removeprefix("syscalls:sys_enter_")] = float(fields[0])
+    per_request(counts, float(requests))
+
+
+def strace_c(name: str, requests: str) -> None:
+    """strace -c table: % time, seconds, usecs/call, calls, [errors], syscall."""
+    counts: dict[str, float] = {}
+    with open(name) as output:
+        for line in output:
+            fields = line.split()
+            if len(fields) >= 5 and re.fullmatch(r"[\d.]+", fields[0]) and fields[-1] != "total":
+                counts[fields[-1]] = float(fields[3])
+    counts["all"] = sum(counts.values())
+    per_request(counts, float(requests))
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+TARGETS = ["direct", "switchman", "haproxy"]
+BULK_TARGETS = ["direct", "switchman", "switchman-splice-on", "switchman-splice-off", "haproxy"]
+LABEL = {
+    "direct": "direct",
+    "switchman": "Switchman",
+    "switchman-splice-on": "Switchman splice:on",
+    "switchman-splice-off": "Switchman splice:off",
+    "haproxy": "HAProxy",
+}
+
+# (bench, metric, title, unit, higher is better)
+ROWS = [
+    ("pgbench8", "tps", "pgbench -S, 8 clients", "TPS", True),
+    ("pgbench8", "lat_avg_ms", "pgbench -S, 8 clients", "avg latency ms", False),
+    ("pgbench8", "lat_p99_ms", "pgbench -S, 8 clients", "p99 latency ms", False),
+    ("pgbench64", "tps", "pgbench -S, 64 clients", "TPS", True),
+    ("pgbench64", "lat_avg_ms", "pgbench -S, 64 clients", "avg latency ms", False),
+    ("pgbench64", "lat_p99_ms", "pgbench -S, 64 clients", "p99 latency ms", False),
+    ("keepalive", "rps", "HTTP keep-alive (wrk -t2 -c64)", "requests/s", True),
+    ("keepalive", "lat_avg_ms", "HTTP keep-alive (wrk -t2 -c64)", "avg latency ms", False),
+    ("connclose", "rps", "new connection per request (wrk, Connection: close)", "connections/s", True),
+    ("bulk1", "gbps", "bulk, iperf3 1 stream", "Gbit/s", True),
+    ("bulk4", "gbps", "bulk, iperf3 4 streams", "Gbit/s", True),
+]
+
+# (label, bench, metric, minimum Switchman/HAProxy ratio; the HAProxy/direct range the issue measured)
+GOALS = [
+    ("small requests (keep-alive)", "keepalive", "rps", 1.05, "0.48–0.54"),
+    ("pgbench -S, 8 clients (TPS)", "pgbench8", "tps", 1.05, "0.66–0.79"),
+    ("pgbench -S, 64 clients (TPS)", "pgbench64", "tps", 1.05, "0.66–0.79"),
+    ("connection rate", "connclose", "rps", 1.00, "0.58"),
+    ("bulk, 1 stream (splice: auto)", "bulk1", "gbps", 2.00, "0.29–0.37"),
+    ("bulk, 4 streams (splice: auto)", "bulk4", "gbps", 2.00, "0.29–0.37"),
+]
+
+RSS_LIMIT = 1024  # bytes per idle pair
+SYSCALLS = ["read", "write", "recvfrom", "sendto", "readv", "writev", "recvmsg", "sendmsg", "splice",
+            "epoll_wait", "epoll_pwait", "epoll_ctl", "accept4", "connect", "socket", "close", "shutdown",
+            "setsockopt", "getsockopt", "fcntl", "pipe2", "futex", "all"]
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def load(results: str) -> dict:
+    table: dict = {}
+    with open(results) as source:
+        for line in source:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 5:
+                continue
+            bench, target, round_, metric, value = fields
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            table.setdefault((bench, target, metric), []).append(number)
+    return table
+
+
+def median(table: dict, bench: str, target: str, metric: str):
+    values = table.get((bench, target, metric))
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:.2f}"
+
+
+def ratio(a, b) -> str:
+    return f"{a / b:.2f}" if a is not None and b else "–"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    out = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(header))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    return out
+
+
+def report(results: str, meta_file: str, out: str) -> None:
+    table = load(results)
+    meta: dict[str, str] = {}
+    with open(meta_file) as source:
+        for line in source:
+            key, _, value = line.rstrip("\n").partition("\t")
+            meta[key] = value
+
+    # main table
+    header = ["benchmark", "metric", "direct", "Switchman", "HAProxy", "SW/direct", "HA/direct", "SW/HA"]
+    main_rows = []
+    for bench, metric, title, unit, _ in ROWS:
+        d, s, h = (median(table, bench, t, metric) for t in TARGETS)
+        if d is None and s is None and h is None:
+            continue
+        main_rows.append([title, unit, fmt(d), fmt(s), fmt(h), ratio(s, d), ratio(h, d), ratio(s, h)])
+
+    # bulk by splice mode
+    bulk_header = ["bulk (iperf3)"] + [LABEL[t] for t in BULK_TARGETS] + ["on/HA", "off/HA"]
+    bulk_rows = []
+    for bench, title in (("bulk1", "1 stream, Gbit/s"), ("bulk4", "4 streams, Gbit/s")):
+        values = [median(table, bench, t, "gbps") for t in BULK_TARGETS]
+        if all(v is None for v in values):
+            continue
+        direct = values[0]
+        cells = [f"{fmt(v)} ({ratio(v, direct)})" if t != "direct" else fmt(v)
+                 for t, v in zip(BULK_TARGETS, values)]
+        haproxy = values[-1]
+        bulk_rows.append([title] + cells + [ratio(values[2], haproxy), ratio(values[3], haproxy)])
+
+    # RSS per idle pair
+    rss_header = ["RSS per idle pair", "Switchman", "HAProxy", "SW/HA"]
+    rss_rows = []
+    for metric, title in (("idle_bytes_per_pair", "connected, no data yet (bytes)"),
+                          ("exchanged_bytes_per_pair", "after one 16-byte message each way (bytes)"),
+                          ("rss_before_kib", "process RSS before (KiB)"),
+                          ("rss_exchanged_kib", "process RSS with the pairs (KiB)")):
+        s, h = median(table, "rss", "switchman", metric), median(table, "rss", "haproxy", metric)
+        if s is None and h is None:
+            continue
+        rss_rows.append([title, fmt(s), fmt(h), ratio(s, h)])
+
+    # syscalls per request: one row per syscall, one column per proxy and load
+    sys_columns = [(bench, target) for bench in ("syscalls-keepalive", "syscalls-connclose")
+                   for target in ("switchman", "haproxy")]
+    sys_header = ["syscall"] + [f"{LABEL[t]}, {'keep-alive' if 'keep' in b else 'conn. per request'}"
+                                for b, t in sys_columns]
+    sys_rows = []
+    for name in SYSCALLS:
+        cells = [median(table, b, t, name) for b, t in sys_columns]
+        if all(not c for c in cells):
+            continue
+        sys_rows.append([name] + [("0" if c is None else f"{c:.2f}") for c in cells])
+
+    # targets
+    goal_header = ["target", "HAProxy/direct (issue)", "HAProxy/direct (here)", "Switchman/HAProxy", "goal", "met?"]
+    goal_rows = []
+    for title, bench, metric, minimum, issue_range in GOALS:
+        d, s, h = (median(table, bench, t, metric) for t in TARGETS)
+        if s is None or h is None:
+            continue
+        achieved = s / h
+        verdict = "met" if achieved >= minimum else f"missed by {100 * (minimum - achieved) / minimum:.0f}%"
+        goal_rows.append([title, issue_range, ratio(h, d), f"{achieved:.2f}", f"≥ {minimum:.2f}", verdict])
+    rss = median(table, "rss", "switchman", "exchanged_bytes_per_pair")
+    rss_idle = median(table, "rss", "switchman", "idle_bytes_per_pair")
+    if rss is not None:
+        worst = max(rss, rss_idle or 0)
+        verdict = "met" if worst <= RSS_LIMIT else f"missed by {worst - RSS_LIMIT:.0f} B"
+        goal_rows.append(["RSS per idle pair (Switchman)", "3.3 KB", fmt(median(table, "rss", "haproxy", "exchanged_bytes_per_pair")) + " B",
+                          f"{fmt(worst)} B", f"≤ {RSS_LIMIT} B", verdict])
+    per_req = [median(table, "syscalls-keepalive", "switchman", n) for n in ("read", "write", "recvfrom", "sendto", "readv", "writev")]
+    if any(v is not None for v in per_req):
+        io = sum(v or 0 for v in per_req)
+        waits = sum(median(table, "syscalls-keepalive", "switchman", n) or 0 for n in ("epoll_wait", "epoll_pwait"))
+        verdict = "at the floor" if io <= 4.2 and waits < 1 else f"{io:.2f} I/O calls, {waits:.2f} waits"
+        goal_rows.append(["syscalls per keep-alive request (Switchman)", "–", "–",
+                          f"{io:.2f} I/O + {waits:.2f} epoll_wait", "4 I/O + <1 epoll_wait", verdict])
+
+    # stdout
+    print()
+    for block in (text_table(header, main_rows), text_table(bulk_header, bulk_rows),
+                  text_table(rss_header, rss_rows), text_table(sys_header, sys_rows),
+                  text_table(goal_header, goal_rows)):
+        if len(block) > 2:
+            print("\n".join(block))
+            print()
+
+    if out == "-":
+        return
+    md = [BEGIN, "", f"Run of {meta.get('date', '?')} by `bench/run.sh{meta.get('args', '')}` "
+          f"({meta.get('rounds', '?')} rounds, medians; ratios are medians over medians).", ""]
+    md += [f"- Machine: {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), kernel {meta.get('kernel', '?')}, "
+           f"{meta.get('memory', '?')} RAM; everything on 127.0.0.1, sharing those CPUs.",
+           f"- Versions: {meta.get('versions', '?')}.",
+           f"- Settings: {meta.get('settings', '?')}.", ""]
+    md += ["### Results", ""] + markdown_table(header, main_rows) + [""]
+    if bulk_rows:
+        md += ["### Bulk throughput by splice mode (ratio to direct in brackets)", ""]
+        md += markdown_table(bulk_header, bulk_rows) + [""]
+    if rss_rows:
+        md += [f"### Memory: {meta.get('pairs', '?')} idle pairs, (RSS after − RSS before) / pairs", ""]
+        md += markdown_table(rss_header, rss_rows) + [""]
+    if sys_rows:
+        md += ["### System calls per request (proxy process, all threads; per connection for the "
+               "connection-per-request load; `all` = every syscall)", ""]
+        md += markdown_table(sys_header, sys_rows) + [""]
+    if goal_rows:
+        md += ["### Targets from the issue", ""] + markdown_table(goal_header, goal_rows) + [""]
+    md += ["<details><summary>Every measurement</summary>", "", "| bench | target | metric | values |",
+           "|---|---|---|---|"]
+    for (bench, target, metric), values in sorted(table.items()):
+        md.append(f"| {bench} | {target} | {metric} | {', '.join(fmt(v) for v in values)} |")
+    md += ["", "</details>", "", END]
+    block = "\n".join(md)
+
+    previous = open(out).read() if os.path.exists(out) else ""
+    if BEGIN in previous and END in previous:
+        head, rest = previous.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = ("# Benchmarks\n\nProduced by `bench/run.sh` (see `bench/README.md`); the part between the "
+                "`bench:` markers is rewritten by each run, the notes around it are kept.\n\n" + block + "\n"
+                + previous)
+    with open(out, "w") as target:
+        target.write(text)
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "ports":
+        ports(int(args[0]))
+    elif command == "pgbench-p99":
+        pgbench_p99(args)
+    elif command == "iperf-gbps":
+        iperf_gbps(args[0])
+    elif command == "perf-stat":
+        perf_stat(args[0], args[1])
+    elif command == "strace-c":
+        strace_c(args[0], args[1])
+    elif command == "report":
+        report(args[0], args[1], args[2])
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()
