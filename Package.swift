@@ -4,6 +4,10 @@ import PackageDescription
 // Module graph (see docs/ARCHITECTURE.md):
 // switchman → {StatsServer, Discovery, ProxyRuntime} → Reactor → PosixIO → CShims;
 // every module may use SwitchmanCore (pure logic, no file descriptors).
+// The data plane's modules skip dynamic exclusivity checks in release builds (they cost ~3% of CPU
+// under load in swift_beginAccess); debug builds and tests keep them.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Switchman",
     products: [
@@ -18,12 +22,13 @@ let package = Package(
         .target(name: "CShims"),
         .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "PosixIO", dependencies: ["CShims"]),
-        .target(name: "Reactor", dependencies: ["PosixIO", "CShims"]),
+        .target(name: "PosixIO", dependencies: ["CShims"], swiftSettings: hotPathSettings),
+        .target(name: "Reactor", dependencies: ["PosixIO", "CShims"], swiftSettings: hotPathSettings),
         .target(name: "SwitchmanCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "ProxyRuntime",
-            dependencies: ["Reactor", "PosixIO", "SwitchmanCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Reactor", "PosixIO", "SwitchmanCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: hotPathSettings
         ),
         .target(
             name: "Discovery",

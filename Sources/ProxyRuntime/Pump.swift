@@ -130,6 +130,9 @@ struct Pump {
 
     /// Reads once into the buffer or pipe. Returns bytes read, 0 at end of file, -1 when nothing could be read.
     private mutating func fill(from source: Int32, readable: inout Bool, hangup: Bool, pools: PumpPools, now: UInt64) throws(IOError) -> Int {
+        // Nothing is held when fill runs (transfer flushes first), so the mode may change here
+        // without reordering a byte; under bulk load this is the only moment it is empty.
+        if spliceSetting == .auto { chooseMode() }
         if mode == .splice && pipe == nil {
             if let fresh = pools.pipes.acquire(now: now) {
                 pipe = fresh
@@ -220,13 +223,13 @@ struct Pump {
             pools.pipes.release(pipe, empty: true)
             self.pipe = nil
         }
-        // Mode changes happen only when nothing is held, so no byte is ever reordered.
-        if spliceSetting == .auto && pendingBytes == 0 {
-            if mode == .copy && averageRead >= Self.spliceAbove {
-                mode = .splice
-            } else if mode == .splice && averageRead < Self.copyBelow {
-                mode = .copy
-            }
+    }
+
+    private mutating func chooseMode() {
+        if mode == .copy && averageRead >= Self.spliceAbove {
+            mode = .splice
+        } else if mode == .splice && averageRead < Self.copyBelow {
+            mode = .copy
         }
     }
 }

@@ -26,7 +26,9 @@ final class Session: EventHandler, @unchecked Sendable {
     private static let serverToken: UInt32 = 1
 
     let id: UInt64
-    unowned let worker: Worker
+    // unowned(unsafe): the worker outlives everything it owns; the checked form cost ~5% of CPU
+    // under load in reference counting.
+    unowned(unsafe) let worker: Worker
     let listener: ListenerRuntime
     let clientFD: Int32
     let peer: SocketAddress?
@@ -231,10 +233,8 @@ final class Session: EventHandler, @unchecked Sendable {
         lastServerActivity = connectedAt
         lastClientActivity = connectedAt
         serverWritable = true
-        // Bytes the client sent while we connected are latched already; try both sides once anyway
-        // (a read that would block just clears its latch).
-        clientReadable = true
-        serverReadable = true
+        // Bytes the client sent while we connected, and the server's first bytes, were latched by their
+        // events already: forcing the latches would cost a read that only says EAGAIN.
         worker.connected(self)
         armTimer(idleDeadline())
         pump()
