@@ -20,7 +20,11 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var listeners: [ListenerConfiguration]
     private let cluster: ClusterConfiguration
 
+    /// The topology as ZooKeeper last said it (`topology` is it with Patroni's member-znode gaps bridged).
+    private var rawTopology: Topology?
     private var topology: Topology?
+    private var gapBridge = MemberGapBridge()
+    private var bridgeTimer: TimerID?
     private var health: DiscoveryHealth?
     private var confirmedLeader: String?
     private var confirmedAt: Double?
@@ -82,7 +86,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
         switch event {
         case .topology(let fresh):
             let previousLeader = leaderName
-            topology = fresh
+            rawTopology = fresh
+            bridgeGaps()
             if fresh.leaderName != previousLeader {
                 leaderChanged(from: previousLeader, to: fresh.leaderName, now: now)
             }
@@ -134,6 +139,24 @@ public final class ClusterCoordinator: @unchecked Sendable {
         let originalOld = pendingChange?.old ?? old
         pendingChange = (originalOld, new, pendingChange?.closed ?? 0, 0)
         logger.notice("\(message)", metadata: ["old_leader": "\(old ?? "-")", "new_leader": "\(new ?? "-")"])
+    }
+
+    /// Fills the member znodes Patroni deletes and re-creates for a moment (see ``MemberGapBridge``),
+    /// and re-plans when a bridged entry's grace runs out.
+    private func bridgeGaps() {
+        guard let rawTopology else { return }
+        let (filled, _, expires) = gapBridge.bridge(rawTopology, now: loop.now)
+        topology = filled
+        if let bridgeTimer { loop.cancel(bridgeTimer) }
+        bridgeTimer = nil
+        if let expires {
+            bridgeTimer = loop.schedule(atNanoseconds: expires &+ 1) { [weak self] in
+                guard let self else { return }
+                self.bridgeTimer = nil
+                self.bridgeGaps()
+                self.replan()
+            }
+        }
     }
 
     // MARK: - Planning
