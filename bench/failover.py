@@ -17,6 +17,7 @@ Debian's /usr/bin/python3 has psycopg2 and kazoo (Patroni's dependencies). Every
 import argparse
 import json
 import logging
+import statistics
 import subprocess
 import sys
 import threading
@@ -268,11 +269,13 @@ def cmd_run(args):
         last_old = old_acks[-1]["done"] - t0 if old_acks else None
         # acks on the old leader after the new leader's znode: a write that reached a node no longer leader
         stale = [a for a in old_acks if t_znode is not None and a["t"] > t_znode]
+        # failures once writes flowed on the new leader: a session to the new leader closed under the writer
+        late = [a for a in failures if new_acks and a["t"] > new_acks[0]["done"]]
         result["proxies"].append({
             "name": w.name, "attempts": len(after), "acked": len(acked_ids), "failed": len(failures),
             "failure_kinds": kinds, "read_only": kinds.get("read_only", 0), "lost": len(lost),
             "lost_ids": lost[:20], "first_write_new_s": first_new, "last_write_old_s": last_old,
-            "acks_on_old_after_znode": len(stale),
+            "acks_on_old_after_znode": len(stale), "failed_after_first_new": len(late),
             "failure_examples": sorted({a["message"] for a in failures if a["message"]})[:6],
         })
     check.close()
@@ -312,16 +315,42 @@ def cmd_report(args):
     for path in args.results:
         with open(path) as f:
             results.append(json.load(f))
-    print("| scenario | proxy | leader znode (s) | promotion (s) | first write on new leader (s) | after promotion (s) "
-          "| failed attempts | writes on a read-only node | lost acknowledged writes |")
-    print("|---|---|---:|---:|---:|---:|---|---:|---:|")
+    def after_promotion(r, p):
+        if p["first_write_new_s"] is None or r["promotion_s"] is None:
+            return None
+        return p["first_write_new_s"] - r["promotion_s"]
+
+    # summary: median over the runs of each scenario, totals of the failures
+    groups = {}
     for r in results:
         for p in r["proxies"]:
-            after = None if p["first_write_new_s"] is None or r["promotion_s"] is None else p["first_write_new_s"] - r["promotion_s"]
+            groups.setdefault((r["scenario"], p["name"]), []).append((r, p))
+    print("Summary (median over the runs; failures and losses summed):")
+    print()
+    print("| scenario | proxy | runs | leader znode (s) | promotion (s) | first write on new leader (s) "
+          "| after promotion (s) | writes on a read-only node | lost acknowledged writes |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (scenario, proxy), rows in groups.items():
+        def med(values):
+            values = sorted(v for v in values if v is not None)
+            return statistics.median(values) if values else None
+        print(f"| {scenario} | {proxy} | {len(rows)} | {fmt(med(r['znode_s'] for r, _ in rows))} "
+              f"| {fmt(med(r['promotion_s'] for r, _ in rows))} | {fmt(med(p['first_write_new_s'] for _, p in rows))} "
+              f"| {fmt(med(after_promotion(r, p) for r, p in rows), 3)} | {sum(p['read_only'] for _, p in rows)} "
+              f"| {sum(p['lost'] for _, p in rows)} |")
+    print()
+    print("Every run:")
+    print()
+    print("| scenario | proxy | leader znode (s) | promotion (s) | first write on new leader (s) | after promotion (s) "
+          "| failed attempts | of them after the first write on the new leader | writes on a read-only node | lost acknowledged writes |")
+    print("|---|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    for r in results:
+        for p in r["proxies"]:
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(p["failure_kinds"].items()))
             failed = f"{p['failed']}" + (f" ({kinds})" if kinds else "")
             print(f"| {r['scenario']} | {p['name']} | {fmt(r['znode_s'])} | {fmt(r['promotion_s'])} "
-                  f"| {fmt(p['first_write_new_s'])} | {fmt(after, 3)} | {failed} | {p['read_only']} | {p['lost']} |")
+                  f"| {fmt(p['first_write_new_s'])} | {fmt(after_promotion(r, p), 3)} | {failed} "
+                  f"| {p.get('failed_after_first_new', '–')} | {p['read_only']} | {p['lost']} |")
     return 0
 
 

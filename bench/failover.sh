@@ -44,7 +44,7 @@ CLUSTER="$DIR/cluster"
 
 if [[ -n "${SWITCHMAN_BIN:-}" ]]; then
     BIN=$SWITCHMAN_BIN
-    BUILD="$(basename "$BIN") (SWITCHMAN_BIN)"
+    case "$BIN" in */release/*) BUILD="release (SWITCHMAN_BIN)" ;; */debug/*) BUILD="debug (SWITCHMAN_BIN)" ;; *) BUILD="SWITCHMAN_BIN=$BIN" ;; esac
 else
     command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
     sm_log "building Switchman (release)"
@@ -120,11 +120,14 @@ CFG
 
 haproxy -f "$DIR/haproxy.cfg" -db >>"$DIR/haproxy.log" 2>&1 </dev/null &
 HAPROXY_PID=$!
-"$BIN" run --config "$DIR/switchman.yml" >>"$DIR/switchman-sessions.log" 2>>"$DIR/switchman.log" </dev/null &
+# SWITCHMAN_* variables are configuration overrides to Switchman, which refuses unknown ones: keep ours out
+env -u SWITCHMAN_BIN "$BIN" run --config "$DIR/switchman.yml" >>"$DIR/switchman-sessions.log" 2>>"$DIR/switchman.log" </dev/null &
 SWITCHMAN_PID=$!
 sm_log "HAProxy (pid $HAPROXY_PID) on 127.0.0.1:$HA_PRIMARY, Switchman (pid $SWITCHMAN_PID, $BIN) on 127.0.0.1:$SM_PRIMARY; logs in $DIR"
 
 both_ready() {
+    sm_pid_alive "$SWITCHMAN_PID" switchman || { sm_tail_log "$DIR/switchman.log"; sm_die "Switchman exited"; }
+    sm_pid_alive "$HAPROXY_PID" haproxy || { sm_tail_log "$DIR/haproxy.log"; sm_die "HAProxy exited"; }
     curl -sf -m 2 "http://127.0.0.1:$SM_STATS/primary" >/dev/null &&
         PGPASSWORD=$PGPASSWORD PGCONNECT_TIMEOUT=3 psql -X -q -h 127.0.0.1 -p "$HA_PRIMARY" -U "$PGUSER" -d postgres \
             -Atc 'select pg_is_in_recovery()' 2>/dev/null | grep -qx f
@@ -135,6 +138,7 @@ for ((run = 1; run <= runs; run++)); do
     for scenario in $scenarios; do
         "$LC" wait-healthy "$CLUSTER" 180
         # HAProxy needs rise 2 × inter 3 s to bring a server back up: wait until both proxies route writes
+        both_ready >/dev/null 2>&1 || true  # dies here when a proxy exited
         sm_wait_until 60 "both proxies to route writes to the leader" both_ready || sm_die "a proxy does not route writes"
         json="$DIR/result-$scenario-$run.json"
         sm_log "run $run: $scenario"
@@ -167,7 +171,8 @@ done
     echo "*Failed attempts* counts every write that did not commit, by kind: \`lost\` = the connection broke under"
     echo "the statement, \`connect\` = the connect through the proxy failed, \`shutting_down\` = the connect met"
     echo "57P03, \`read_only\` = the statement reached a node in recovery (25006). *Lost* = acknowledged ids"
-    echo "missing on the new leader afterwards."
+    echo "missing on the new leader afterwards. *After the first write on the new leader* counts failures once"
+    echo "writes flowed again: a session to the new leader closed under the writer."
     echo
     "$SM_PY" "$BENCH_DIR/failover.py" report "${results[@]}"
 } > "$out"

@@ -217,7 +217,7 @@ struct ClusterIntegrationTests {
         #expect(report.failures.isEmpty, "writes failed while ZooKeeper restarted: \(report.failureSummary)")
         let duringOutage = report.acknowledged.filter { $0.finished > restartStarted && $0.finished < restartEnded }
         #expect(!duringOutage.isEmpty, "no write committed while ZooKeeper was restarting")
-        #expect(report.longestGap < 2, "writes stalled \(format(report.longestGap)) s while ZooKeeper restarted")
+        #expect(report.longestGap < 5, "writes stalled \(format(report.longestGap)) s while ZooKeeper restarted")
         #expect(report.portSequence == [leader.pgPort], "writes went to \(report.portSequence), not only the leader \(leader.pgPort)")
         #expect(resynced.cluster?.leader?.name == leader.name && resynced.cluster?.leader?.confirmed == true,
                 "the leader changed or lost its confirmation: \(String(describing: resynced.cluster?.leader))")

@@ -11,8 +11,9 @@ import Glibc
 enum Spawn {
     /// Starts `executable`; stdin from `stdin`, stdout and stderr appended to `output` (and `errors`,
     /// when given, for stderr). Returns the child's pid; reap it with `wait`.
+    /// `environment`, when given, replaces the inherited one (`KEY=value` strings).
     static func start(_ executable: String, _ arguments: [String], stdin: String = "/dev/null",
-                      output: String, errors: String? = nil) throws -> pid_t {
+                      output: String, errors: String? = nil, environment: [String]? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,8 +40,11 @@ enum Spawn {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard rc == 0 else { throw IntegrationError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
         return pid
     }

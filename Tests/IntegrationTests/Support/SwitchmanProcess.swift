@@ -45,7 +45,10 @@ final class SwitchmanProcess: Sendable {
 
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        pid = try Spawn.start(binary, ["run", "--config", configPath], output: sessionLogPath, errors: logPath)
+        // SWITCHMAN_* variables are configuration overrides, and Switchman refuses unknown ones (such as
+        // SWITCHMAN_BIN, which picks the binary here): its environment has none of them.
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHMAN_") }.map { "\($0.key)=\($0.value)" }
+        pid = try Spawn.start(binary, ["run", "--config", configPath], output: sessionLogPath, errors: logPath, environment: environment)
         try String(pid).write(toFile: directory + "/switchman.pid", atomically: true, encoding: .utf8)
     }
 
