@@ -1,0 +1,129 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Switchman binary under test, running in front of the local cluster: primary port, read port
+/// (`fallback: primary`) and the stats server, all on free 127.0.0.1 ports.
+final class SwitchmanProcess: Sendable {
+    let primaryPort: Int
+    let replicaPort: Int
+    let statsPort: Int
+    /// Its stderr (structured log lines) and stdout (one line per finished session).
+    let logPath: String
+    let sessionLogPath: String
+    let configPath: String
+    let pid: pid_t
+    /// Its exit status once reaped.
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    init(cluster: LocalCluster, directory: String) throws {
+        let binary = Repository.switchmanBinary
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw IntegrationError("no Switchman binary at \(binary): run `swift build` first (scripts/test.sh runs `swift build --build-tests` before `swift test`), or set SWITCHMAN_BIN")
+        }
+        let ports = try freeLoopbackPorts(3)
+        (primaryPort, replicaPort, statsPort) = (ports[0], ports[1], ports[2])
+        configPath = directory + "/switchman.yml"
+        logPath = directory + "/switchman.log"
+        sessionLogPath = directory + "/switchman-sessions.log"
+        // session_timeout 10 s: the ZooKeeper restart test keeps ZooKeeper down ~1-3 s (JVM start-up on a
+        // busy machine included), well within it.
+        let config = """
+            threads: 2
+            listeners:
+              - { name: primary, bind: "127.0.0.1:\(primaryPort)", role: primary }
+              - { name: replicas, bind: "127.0.0.1:\(replicaPort)", role: replica, fallback: primary }
+            stats: { bind: "127.0.0.1:\(statsPort)" }
+            cluster:
+              scope: \(cluster.scope)
+              namespace: \(cluster.namespace)
+              zookeeper: { hosts: ["127.0.0.1:\(cluster.zookeeperPort)"], session_timeout: 10s }
+              check: { user: postgres, password: postgres }
+              hold_timeout: 30s
+
+            """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        // SWITCHMAN_* variables are configuration overrides, and Switchman refuses unknown ones (such as
+        // SWITCHMAN_BIN, which picks the binary here): its environment has none of them.
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHMAN_") }.map { "\($0.key)=\($0.value)" }
+        pid = try Spawn.start(binary, ["run", "--config", configPath], output: sessionLogPath, errors: logPath, environment: environment)
+        try String(pid).write(toFile: directory + "/switchman.pid", atomically: true, encoding: .utf8)
+    }
+
+    /// Whether the process still runs (reaps it once it ended).
+    var isRunning: Bool {
+        exitStatus.withLock { status in
+            if status == nil { status = Spawn.poll(pid) }
+            return status == nil
+        }
+    }
+
+    /// Waits until `/health` answers 200 and Switchman routes writes to the cluster's leader.
+    func waitReady(leader: String) async throws {
+        try await waitUntil("Switchman to route writes to \(leader) (log: \(logPath))", timeout: .seconds(60)) {
+            guard isRunning else {
+                throw IntegrationError("Switchman exited with \(exitStatus.withLock { $0 } ?? -1); log:\n\(log().suffix(3000))")
+            }
+            return try await stats().routesWrites(to: leader) ? true : nil
+        }
+    }
+
+    /// `/stats.json`, decoded.
+    func stats() async throws -> StatsDocument {
+        let answer = try await HTTPGet.get(port: statsPort, path: "/stats.json")
+        guard answer.status == 200 else { throw IntegrationError("/stats.json answered \(answer.status): \(answer.body.prefix(300))") }
+        return try StatsDocument.decode(answer.body)
+    }
+
+    /// Waits until `/stats.json` satisfies `condition`; returns that snapshot.
+    @discardableResult
+    func waitForStats(_ what: String, timeout: Duration = .seconds(60),
+                      _ condition: @escaping (StatsDocument) -> Bool) async throws -> StatsDocument {
+        try await waitUntil(what, timeout: timeout, interval: .milliseconds(50)) {
+            let document = try await stats()
+            return condition(document) ? document : nil
+        }
+    }
+
+    /// Its stderr so far.
+    func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    /// SIGTERM (drain), then SIGKILL after 15 s.
+    func stop() async {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        _ = try? await waitUntil("Switchman to exit after SIGTERM", timeout: .seconds(15)) { isRunning ? nil : true }
+        if isRunning {
+            kill(pid, SIGKILL)
+            _ = try? await waitUntil("Switchman to exit after SIGKILL", timeout: .seconds(5)) { isRunning ? nil : true }
+        }
+    }
+}
+
+/// `count` distinct TCP ports free on 127.0.0.1 (all bound at once, then released).
+func freeLoopbackPorts(_ count: Int) throws -> [Int] {
+    var fds: [Int32] = []
+    defer { fds.forEach { close($0) } }
+    var ports: [Int] = []
+    for _ in 0..<count {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IntegrationError("socket: errno \(errno)") }
+        fds.append(fd)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else { throw IntegrationError("bind 127.0.0.1:0: errno \(errno)") }
+        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+    }
+    return ports
+}
