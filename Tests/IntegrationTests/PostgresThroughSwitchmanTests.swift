@@ -8,7 +8,7 @@ import Testing
 struct PostgresThroughSwitchmanTests {
     @Test func queriesAndA100MBCopyArriveByteForByte() throws {
         let fixture = try SinglePostgresFixture.shared()
-        let proxy = try SwitchmanProcess(configuration: """
+        let proxy = try StaticSwitchman(configuration: """
             threads: 2
             log_sessions: false
             listeners:
@@ -17,7 +17,7 @@ struct PostgresThroughSwitchmanTests {
             """)
         defer { proxy.stop() }
         let port = try proxy.waitForListener("raw")
-        let connection = try PGConnection(port: port, password: fixture.password)
+        let connection = try CopyConnection(port: port, password: fixture.password)
         defer { connection.close() }
 
         #expect(try connection.scalar("select 40 + 2") == "42")

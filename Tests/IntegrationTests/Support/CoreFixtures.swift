@@ -3,55 +3,18 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// Where the repository is (this file is Tests/IntegrationTests/Support/CoreFixtures.swift).
-enum RepositoryRoot {
-    static let path: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-}
-
-/// A failure of the test scaffolding, with what went wrong.
+/// A failure of the core end-to-end scaffolding, with what went wrong.
 struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a command (posix_spawn, output to a temporary file), waits for it (bounded), returns its
-/// output; throws when it fails. Children it leaves running (a postmaster) keep no pipe of ours open.
+/// Runs a script of the project (bounded) and returns its output, or throws with it.
 @discardableResult
-func runCommand(_ arguments: [String], timeoutSeconds: Double = 300) throws -> String {
-    let outputPath = "/tmp/switchman-it-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-    defer { unlink(outputPath) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
-    guard rc == 0 else { throw FixtureError("posix_spawn \(arguments[0]): \(rc)") }
-    let deadline = Date().addingTimeInterval(timeoutSeconds)
-    var status: Int32 = 0
-    while waitpid(pid, &status, WNOHANG) == 0 {
-        if Date() > deadline {
-            kill(pid, SIGKILL)
-            waitpid(pid, &status, 0)
-            throw FixtureError("\(arguments.joined(separator: " ")) timed out after \(timeoutSeconds) s")
-        }
-        usleep(20_000)
-    }
-    let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    let exited = (status & 0x7f) == 0
-    let code = (status >> 8) & 0xff
-    guard exited && code == 0 else {
-        throw FixtureError("\(arguments.joined(separator: " ")) failed (status \(status)):\n\(text)")
-    }
-    return text
+func runScript(_ path: String, _ arguments: [String], timeoutSeconds: Int = 120) throws -> String {
+    let result = try Command.runBlocking(path, arguments, timeout: .seconds(timeoutSeconds))
+    guard result.status == 0 else { throw FixtureError("\(path) \(arguments.joined(separator: " ")) failed (\(result.status)):\n\(result.output)") }
+    return result.output
 }
 
 /// Free loopback ports (bound to port 0 and released; good enough for a test run).
@@ -86,7 +49,7 @@ final class SinglePostgresFixture: Sendable {
                 throw FixtureError("the PostgreSQL integration tests start PostgreSQL as user postgres and need root")
             }
             let directory = "/tmp/switchman-it-pg-\(getpid())"
-            try runCommand(["\(RepositoryRoot.path)/scripts/single-postgres.sh", "start", directory], timeoutSeconds: 120)
+            try runScript(Repository.root.appendingPathComponent("scripts/single-postgres.sh").path, ["start", directory])
             let env = try Self.readEnv("\(directory)/pg.env")
             guard let port = env["PG_PORT"].flatMap(UInt16.init) else { throw FixtureError("pg.env has no PG_PORT") }
             let fixture = SinglePostgresFixture(directory: directory, port: port, password: env["PGPASSWORD"] ?? "postgres")
@@ -104,8 +67,8 @@ final class SinglePostgresFixture: Sendable {
 
     private static func stopShared() {
         guard let fixture = instance.withLock({ $0 }) else { return }
-        _ = try? runCommand(["\(RepositoryRoot.path)/scripts/single-postgres.sh", "stop", fixture.directory], timeoutSeconds: 60)
-        _ = try? runCommand(["rm", "-rf", fixture.directory])
+        _ = try? runScript(Repository.root.appendingPathComponent("scripts/single-postgres.sh").path, ["stop", fixture.directory], timeoutSeconds: 60)
+        try? FileManager.default.removeItem(atPath: fixture.directory)
     }
 
     static func readEnv(_ path: String) throws -> [String: String] {
@@ -119,15 +82,15 @@ final class SinglePostgresFixture: Sendable {
     }
 }
 
-/// The Switchman binary (built by `swift build`) run with a given configuration.
-final class SwitchmanProcess: @unchecked Sendable {
-    // @unchecked: the Process is only started and stopped by the test that owns this object.
-    let process = Process()
+/// The Switchman binary (built by `swift build`) run with a given static configuration.
+final class StaticSwitchman: @unchecked Sendable {
+    // @unchecked: started and stopped by the one test that owns it.
+    let pid: pid_t
     let configPath: String
     let logPath: String
 
     init(configuration: String) throws {
-        let binary = "\(RepositoryRoot.path)/.build/debug/switchman"
+        let binary = Repository.switchmanBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw FixtureError("\(binary) is missing: run `swift build` first (scripts/test.sh does)")
         }
@@ -135,13 +98,8 @@ final class SwitchmanProcess: @unchecked Sendable {
         configPath = base + ".conf"
         logPath = base + ".log"
         try configuration.write(toFile: configPath, atomically: true, encoding: .utf8)
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", configPath]
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHMAN_") }.map { "\($0.key)=\($0.value)" }
+        pid = try Spawn.start(binary, ["run", "--config", configPath], output: logPath, environment: environment)
     }
 
     /// Waits until the log says the listener is up; returns its port.
@@ -155,25 +113,22 @@ final class SwitchmanProcess: @unchecked Sendable {
                     if let port = UInt16(portText) { return port }
                 }
             }
-            if !process.isRunning { throw FixtureError("switchman exited early:\n\(log)") }
+            if Spawn.poll(pid) != nil { throw FixtureError("switchman exited early:\n\(log)") }
             usleep(50_000)
         }
         throw FixtureError("listener \(name) not up within \(timeoutSeconds) s")
     }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(40)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-        }
+        kill(pid, SIGTERM)
+        _ = Spawn.wait(pid, timeout: .seconds(40))
         try? FileManager.default.removeItem(atPath: configPath)
         try? FileManager.default.removeItem(atPath: logPath)
     }
 }
 
 /// A blocking libpq connection for tests.
-final class PGConnection {
+final class CopyConnection {
     private let connection: OpaquePointer
 
     init(port: UInt16, password: String, host: String = "127.0.0.1") throws {
