@@ -31,8 +31,10 @@ public final class ProxyRuntime: Sendable {
         self.sessionLog = sessionLog
         let shared = SharedCounters(maxconn: configuration.maxconn)
         self.shared = shared
+        let cancelTable = CancelTable()
         workers = group.loops.map {
-            Worker(loop: $0, configuration: configuration, shared: shared, resolver: resolver, logger: logger, sessionLog: sessionLog)
+            Worker(loop: $0, configuration: configuration, shared: shared, resolver: resolver, logger: logger,
+                   sessionLog: sessionLog, cancelTable: cancelTable)
         }
         state = Mutex(State(configuration: configuration, routes: [:], bound: [:]))
         // Each worker tells the others; weak, or the workers would keep each other alive for ever.
