@@ -16,6 +16,8 @@ public final class ProxyRuntime: Sendable {
     private let logger: Logger
     private let sessionLog: SessionLog?
     private let state: Mutex<State>
+    /// Cancel keys → nodes, shared by every loop.
+    let cancelTable: CancelTable
 
     private struct State {
         var configuration: ProxyConfiguration
@@ -32,6 +34,7 @@ public final class ProxyRuntime: Sendable {
         let shared = SharedCounters(maxconn: configuration.maxconn)
         self.shared = shared
         let cancelTable = CancelTable()
+        self.cancelTable = cancelTable
         workers = group.loops.map {
             Worker(loop: $0, configuration: configuration, shared: shared, resolver: resolver, logger: logger,
                    sessionLog: sessionLog, cancelTable: cancelTable)

@@ -179,7 +179,7 @@ final class Worker: @unchecked Sendable {
             session.waitDeadline = loop.now &+ timeout.nanoseconds
             session.listener.counters.heldTotal += 1
         }
-        session.waitReason = "\(reason), held \(timeout)"
+        session.waitReason = "\(reason), held \(timeout.humanReadable)"
         session.listener.held.append(session)
         session.armTimer(session.waitDeadline)
     }
@@ -195,7 +195,7 @@ final class Worker: @unchecked Sendable {
         listener.queued.append(session)
         listener.shared.queued.add(1, ordering: .relaxed)
         if session.waitDeadline == 0 { session.waitDeadline = loop.now &+ session.timeouts.queue.nanoseconds }
-        session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue))"
+        session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue.humanReadable))"
         session.armTimer(session.waitDeadline)
     }
 
