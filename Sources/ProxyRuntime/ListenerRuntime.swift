@@ -18,6 +18,9 @@ final class ListenerRuntime: EventHandler {
     // unowned(unsafe): the worker outlives everything it owns; the checked form cost ~5% of CPU
     // under load in reference counting.
     unowned(unsafe) let worker: Worker
+    /// The group whose live sessions a cancel request with an unknown key is broadcast to: the
+    /// listener itself when static, the whole cluster otherwise (a role change reopens the listener).
+    let cancelGroup: String
 
     /// The listening socket of this loop (SO_REUSEPORT: one per loop), `nil` once closed.
     private(set) var fd: Int32?
@@ -41,6 +44,7 @@ final class ListenerRuntime: EventHandler {
         self.route = route
         self.shared = shared
         self.worker = worker
+        cancelGroup = configuration.role == .static ? "static:\(configuration.name)" : "cluster"
         // Each loop starts its rotation elsewhere, so the first sessions of a new proxy spread out.
         selector = BackendSelector(balance: configuration.balance, cursor: worker.loop.index)
     }
@@ -165,6 +169,12 @@ public struct ListenerCounters: Sendable, Equatable {
     public var closedByRouteChange: UInt64 = 0
     /// Sessions that waited in a hold during a failover.
     public var heldTotal: UInt64 = 0
+    /// PostgreSQL start-ups replayed to another node after a 57P03 (also counted in `retries`).
+    public var startupRetries: UInt64 = 0
+    /// PostgreSQL cancel requests forwarded (to their node, or broadcast).
+    public var cancelRequestsForwarded: UInt64 = 0
+    /// Of those, the ones whose key was unknown (TLS session, or ended): sent to every node.
+    public var cancelRequestsBroadcast: UInt64 = 0
 
     public init() {}
 
@@ -177,5 +187,8 @@ public struct ListenerCounters: Sendable, Equatable {
         noBackend += other.noBackend
         closedByRouteChange += other.closedByRouteChange
         heldTotal += other.heldTotal
+        startupRetries += other.startupRetries
+        cancelRequestsForwarded += other.cancelRequestsForwarded
+        cancelRequestsBroadcast += other.cancelRequestsBroadcast
     }
 }

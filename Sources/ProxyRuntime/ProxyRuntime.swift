@@ -16,6 +16,8 @@ public final class ProxyRuntime: Sendable {
     private let logger: Logger
     private let sessionLog: SessionLog?
     private let state: Mutex<State>
+    /// Cancel keys → nodes, shared by every loop.
+    let cancelTable: CancelTable
 
     private struct State {
         var configuration: ProxyConfiguration
@@ -31,8 +33,11 @@ public final class ProxyRuntime: Sendable {
         self.sessionLog = sessionLog
         let shared = SharedCounters(maxconn: configuration.maxconn)
         self.shared = shared
+        let cancelTable = CancelTable()
+        self.cancelTable = cancelTable
         workers = group.loops.map {
-            Worker(loop: $0, configuration: configuration, shared: shared, resolver: resolver, logger: logger, sessionLog: sessionLog)
+            Worker(loop: $0, configuration: configuration, shared: shared, resolver: resolver, logger: logger,
+                   sessionLog: sessionLog, cancelTable: cancelTable)
         }
         state = Mutex(State(configuration: configuration, routes: [:], bound: [:]))
         // Each worker tells the others; weak, or the workers would keep each other alive for ever.

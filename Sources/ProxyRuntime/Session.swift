@@ -8,6 +8,11 @@ import SwitchmanCore
 /// Owned by its ``Worker`` (one event loop) from accept to end; every method runs on that loop's
 /// thread. It owns both sockets and closes them in ``end(_:)``, which is idempotent and deregisters
 /// before closing, so no event reaches a closed session.
+///
+/// While the connection starts, `startup` is set and the session sniffs PostgreSQL's start-up
+/// (Session+Startup.swift): clear errors instead of a bare close, invisible retries on 57P03, cancel
+/// requests routed to their node. Once sniffing ends `startup` is nil and the pumps move the bytes
+/// blindly; the only cost left on the hot path is that nil check.
 final class Session: EventHandler, @unchecked Sendable {
     // @unchecked: confined to its worker's loop thread.
 
@@ -16,8 +21,12 @@ final class Session: EventHandler, @unchecked Sendable {
         case waiting
         /// Non-blocking connect in progress.
         case connecting
-        /// Bytes flow both ways.
+        /// Bytes flow both ways (through the start-up sniffing first, then the pumps).
         case established
+        /// No server: answering a PostgreSQL client with an ErrorResponse before closing.
+        case refusing
+        /// The connection carried a CancelRequest, being forwarded; closed when that is done.
+        case cancelling
         /// Ended; sockets closed.
         case closed
     }
@@ -35,36 +44,48 @@ final class Session: EventHandler, @unchecked Sendable {
     let timeouts: Timeouts
     let acceptedAt: UInt64
 
-    private(set) var state: State = .waiting
+    // Internal rather than private where Session+Startup.swift needs them.
+    var state: State = .waiting
     private var clientRegistration: Registration?
-    private var serverFD: Int32 = -1
+    var serverFD: Int32 = -1
     private var serverRegistration: Registration?
 
     /// The server this session is connected (or connecting) to.
-    private(set) var server: RouteServer?
-    private var serverCounter: ServerShared?
+    var server: RouteServer?
+    var serverCounter: ServerShared?
     /// This loop's counters of the connected server (set by the worker on connect).
     var serverTally: ServerTally?
-    private var serverAddress: SocketAddress?
-    private var triedServers: Set<String> = []
-    private var attempts = 0
+    var serverAddress: SocketAddress?
+    var triedServers: Set<String> = []
+    var attempts = 0
     /// Monotonic deadline of a hold or queue wait; 0 when not waiting.
     var waitDeadline: UInt64 = 0
     /// Why the session is waiting, for its end reason when the wait times out.
     var waitReason = ""
+    /// What the session last waited for (hold or queue), for the SQLSTATE of a refusal.
+    var lastWait: StartupRefusal.Wait = .none
+    /// Monotonic time of the next start-up replay after a 57P03 (0: none scheduled).
+    var retryAt: UInt64 = 0
     private var connectDeadline: UInt64 = 0
     private var connectedAt: UInt64 = 0
 
+    /// Start-up sniffing; nil once the pumps own the transfer (and for the rest of the session).
+    var startup: StartupState?
+    /// The cancel key this session recorded in the process-wide table (removed at the end).
+    var cancelKey: CancelKey?
+    /// The server address is counted among the live sessions of its cancel group.
+    private var countedLive = false
+
     private var upstream: Pump
     private var downstream: Pump
-    private var clientReadable = false
-    private var clientWritable = false
-    private var clientHangup = false
-    private var serverReadable = false
-    private var serverWritable = false
-    private var serverHangup = false
-    private var lastClientActivity: UInt64
-    private var lastServerActivity: UInt64
+    var clientReadable = false
+    var clientWritable = false
+    var clientHangup = false
+    var serverReadable = false
+    var serverWritable = false
+    var serverHangup = false
+    var lastClientActivity: UInt64
+    var lastServerActivity: UInt64
     private var firstToClose: SessionEnd?
 
     private var timer: TimerID?
@@ -84,7 +105,9 @@ final class Session: EventHandler, @unchecked Sendable {
         downstream = Pump(splice: worker.configuration.splice)
     }
 
-    /// Registers the client socket and starts looking for a server.
+    /// Registers the client socket and starts sniffing the start-up. A static listener looks for a
+    /// server at once (its clients may wait for the server to speak first); a cluster listener first
+    /// reads the client's first packet (a CancelRequest must not be held or take a server slot).
     func start() {
         do {
             // The client socket inherited TCP_NODELAY and keepalive from the listening socket.
@@ -94,7 +117,7 @@ final class Session: EventHandler, @unchecked Sendable {
             end(.error("client socket: \(error)"))
             return
         }
-        pickServer()
+        beginStartup()
     }
 
     // MARK: - Events
@@ -104,9 +127,14 @@ final class Session: EventHandler, @unchecked Sendable {
             if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { clientReadable = true }
             if events.contains(.writable) { clientWritable = true }
             if !events.isDisjoint(with: [.readHangup, .hangup]) { clientHangup = true }
-            if state == .waiting || state == .connecting {
-                if clientGaveUp(events) { end(.clientClosed) }
+            switch state {
+            case .waiting, .connecting, .refusing:
+                clientEventBeforeServer(events)
                 return
+            case .cancelling, .closed:
+                return
+            case .established:
+                break
             }
         } else {
             // Latch before anything else: with edge-triggered epoll, the event that completes a connect
@@ -122,11 +150,13 @@ final class Session: EventHandler, @unchecked Sendable {
                 return
             }
         }
-        if state == .established { pump() }
+        if state == .established {
+            if startup == nil { pump() } else { startupStep() }
+        }
     }
 
     /// While no server is connected, a client that hung up with nothing left to read has given up.
-    private func clientGaveUp(_ events: EpollEvents) -> Bool {
+    func clientGaveUp(_ events: EpollEvents) -> Bool {
         if !events.isDisjoint(with: [.hangup, .error]) { return true }
         guard events.contains(.readHangup) else { return false }
         return PosixIOQuery.bytesReadable(clientFD) == 0
@@ -236,11 +266,15 @@ final class Session: EventHandler, @unchecked Sendable {
         // Bytes the client sent while we connected, and the server's first bytes, were latched by their
         // events already: forcing the latches would cost a read that only says EAGAIN.
         worker.connected(self)
+        if let serverAddress {
+            worker.cancelTable.serverConnected(group: listener.cancelGroup, address: serverAddress)
+            countedLive = true
+        }
         armTimer(idleDeadline())
-        pump()
+        if startup != nil { startupConnected() } else { pump() }
     }
 
-    private func connectFailed(_ error: IOErrorDescription) {
+    func connectFailed(_ error: IOErrorDescription) {
         closeServerSocket()
         if let server {
             worker.connectFailed(self, server: server, error: error.text)
@@ -260,7 +294,7 @@ final class Session: EventHandler, @unchecked Sendable {
 
     // MARK: - Transfer
 
-    private func pump() {
+    func pump() {
         guard state == .established else { return }
         let pools = worker.pools
         let now = worker.loop.now
@@ -290,7 +324,7 @@ final class Session: EventHandler, @unchecked Sendable {
 
     // MARK: - Timers
 
-    private func idleDeadline() -> UInt64 {
+    func idleDeadline() -> UInt64 {
         min(lastClientActivity &+ timeouts.clientIdle.nanoseconds, lastServerActivity &+ timeouts.serverIdle.nanoseconds)
     }
 
@@ -306,10 +340,25 @@ final class Session: EventHandler, @unchecked Sendable {
         timer = nil
         timerDeadline = .max
         let now = worker.loop.now
+        if startup != nil {
+            startupTimerFired(now: now)
+        }
         switch state {
-        case .closed:
+        case .closed, .cancelling:
             return
+        case .refusing:
+            if let startup {
+                if now >= startup.deadline { finishRefusal() } else { armTimer(startup.deadline) }
+            }
         case .waiting:
+            if retryAt != 0 {
+                if now >= retryAt {
+                    retryAt = 0
+                    pickServer()
+                    return
+                }
+                armTimer(retryAt)
+            }
             if waitDeadline != 0 {
                 if now >= waitDeadline { waitTimedOut() } else { armTimer(waitDeadline) }
             }
@@ -334,10 +383,17 @@ final class Session: EventHandler, @unchecked Sendable {
 
     /// Ends the session: deregisters and closes both sockets, returns buffers and pipes, updates
     /// counters, logs one line. Idempotent.
+    ///
+    /// A session that gets no server (`noBackend`, `connectFailed`) and whose client speaks (or may
+    /// speak) PostgreSQL is not closed at once: it answers the client with an ErrorResponse first
+    /// (``beginRefusal(_:)``), then ends with the same reason.
     func end(_ reason: SessionEnd) {
         guard state != .closed else { return }
+        if state == .waiting, let startup, startup.clientPhase != .blind, beginRefusal(reason) { return }
         let wasEstablished = state == .established
         state = .closed
+        startup = nil
+        if let cancelKey { worker.cancelTable.remove(cancelKey, session: id) }
         if let timer { worker.loop.cancel(timer) }
         timer = nil
         // close() drops the socket from epoll (we never dup it): only the slot needs freeing.
@@ -354,7 +410,11 @@ final class Session: EventHandler, @unchecked Sendable {
 
     /// Closes the server socket: with an RST when `abort` is set (a demoted node must not keep our
     /// half-open connection).
-    private func closeServerSocket(abort: Bool = false) {
+    func closeServerSocket(abort: Bool = false) {
+        if countedLive, let serverAddress {
+            worker.cancelTable.serverDisconnected(group: listener.cancelGroup, address: serverAddress)
+            countedLive = false
+        }
         guard serverFD >= 0 else { return }
         if let serverRegistration { worker.loop.forget(serverRegistration) }
         serverRegistration = nil

@@ -18,6 +18,8 @@ public enum SessionEnd: Sendable, Equatable, CustomStringConvertible {
     case routeChanged(String)
     /// The proxy is shutting down (drain period over) or the listener was removed.
     case shutdown
+    /// The connection carried a PostgreSQL CancelRequest, forwarded to the node(s) named in the detail.
+    case cancelForwarded(String)
 
     /// The short word used in logs and stats.
     public var code: String {
@@ -31,12 +33,14 @@ public enum SessionEnd: Sendable, Equatable, CustomStringConvertible {
         case .error: return "error"
         case .routeChanged: return "route_changed"
         case .shutdown: return "shutdown"
+        case .cancelForwarded: return "cancel"
         }
     }
 
     public var description: String {
         switch self {
-        case .connectFailed(let detail), .noBackend(let detail), .error(let detail), .routeChanged(let detail):
+        case .connectFailed(let detail), .noBackend(let detail), .error(let detail), .routeChanged(let detail),
+             .cancelForwarded(let detail):
             return "\(code) (\(detail))"
         default:
             return code

@@ -13,6 +13,8 @@ final class Worker: @unchecked Sendable {
     let logger: Logger
     let sessionLog: SessionLog?
     let resolver: AddressResolver
+    /// Cancel keys → nodes, shared by every loop.
+    let cancelTable: CancelTable
     private(set) var configuration: ProxyConfiguration
     private(set) var pools: PumpPools
     private var addressCache: AddressCache
@@ -24,13 +26,16 @@ final class Worker: @unchecked Sendable {
     private var serverShared: [String: ServerShared] = [:]
     private var draining = false
     private var drainCompletion: (@Sendable () -> Void)?
+    /// Cancel requests being forwarded, by the id of the session that carries them.
+    private var cancelForwarders: [UInt64: CancelForwarder] = [:]
 
     init(loop: EventLoop, configuration: ProxyConfiguration, shared: SharedCounters, resolver: AddressResolver,
-         logger: Logger, sessionLog: SessionLog?) {
+         logger: Logger, sessionLog: SessionLog?, cancelTable: CancelTable = CancelTable()) {
         self.loop = loop
         self.configuration = configuration
         self.shared = shared
         self.resolver = resolver
+        self.cancelTable = cancelTable
         self.logger = logger
         self.sessionLog = sessionLog
         pools = PumpPools(
@@ -163,6 +168,7 @@ final class Worker: @unchecked Sendable {
     /// Puts a session on hold until the listener's route changes (at most `cluster.hold_max` at once,
     /// at most `cluster.hold_timeout` long).
     func hold(_ session: Session, reason: String) {
+        session.lastWait = .hold
         let holdMax = configuration.cluster?.holdMax ?? 1000
         if shared.held.add(1, ordering: .relaxed).newValue > holdMax {
             shared.held.subtract(1, ordering: .relaxed)
@@ -174,7 +180,7 @@ final class Worker: @unchecked Sendable {
             session.waitDeadline = loop.now &+ timeout.nanoseconds
             session.listener.counters.heldTotal += 1
         }
-        session.waitReason = "\(reason), held \(timeout)"
+        session.waitReason = "\(reason), held \(timeout.humanReadable)"
         session.listener.held.append(session)
         session.armTimer(session.waitDeadline)
     }
@@ -182,6 +188,7 @@ final class Worker: @unchecked Sendable {
     /// Queues a session until a server of its listener has a free slot (up to `timeouts.queue`).
     func enqueue(_ session: Session) {
         let listener = session.listener
+        session.lastWait = .queue
         if listener.queued.count >= listener.configuration.queueMax {
             session.end(.noBackend("every server of \(listener.name) is at server_maxconn and the queue is full"))
             return
@@ -189,7 +196,7 @@ final class Worker: @unchecked Sendable {
         listener.queued.append(session)
         listener.shared.queued.add(1, ordering: .relaxed)
         if session.waitDeadline == 0 { session.waitDeadline = loop.now &+ session.timeouts.queue.nanoseconds }
-        session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue))"
+        session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue.humanReadable))"
         session.armTimer(session.waitDeadline)
     }
 
@@ -228,6 +235,64 @@ final class Worker: @unchecked Sendable {
         return fresh
     }
 
+    /// A start-up was refused by `server` (57P03, or a close before any answer) and is replayed elsewhere.
+    func startupReplayed(_ session: Session, server: RouteServer, reason: String) {
+        session.listener.counters.retries += 1
+        session.listener.counters.startupRetries += 1
+        logger.info(
+            "start-up replayed on another node: \(reason)",
+            metadata: ["listener": "\(session.listener.name)", "session": "\(session.id)", "backend": "\(server.name)"])
+    }
+
+    /// Forwards a CancelRequest: to the node of its key when known, else to every node that may
+    /// serve the session (see ``cancelTargets(for:)``). The session ends once the nodes closed
+    /// their side (or the connect timeout passed).
+    func forwardCancel(for session: Session, key: CancelKey, packet: [UInt8]) {
+        let listener = session.listener
+        let targets: [CancelForwarder.Target]
+        let detail: String
+        if let entry = cancelTable.lookup(key) {
+            targets = [.address(entry.address)]
+            detail = "to \(entry.server)"
+        } else {
+            targets = cancelTargets(for: listener)
+            detail = "key unknown, broadcast to \(targets.count) node(s)"
+            listener.counters.cancelRequestsBroadcast += 1
+        }
+        listener.counters.cancelRequestsForwarded += 1
+        let sessionID = session.id
+        let forwarder = CancelForwarder(worker: self, packet: packet, targets: targets.count) { [weak self, weak session] delivered in
+            self?.cancelForwarders[sessionID] = nil
+            session?.end(.cancelForwarded("\(detail), delivered to \(delivered)"))
+        }
+        cancelForwarders[sessionID] = forwarder
+        forwarder.start(targets, timeout: session.timeouts.connect)
+    }
+
+    /// Where a cancel request with an unknown key goes: every node with a live session of the
+    /// listener's cancel group (a static listener, or the whole cluster), plus the servers of the
+    /// current routes (the listener's own when static; every cluster listener's otherwise).
+    func cancelTargets(for listener: ListenerRuntime) -> [CancelForwarder.Target] {
+        var addresses = Set<SocketAddress>()
+        var targets: [CancelForwarder.Target] = []
+        for address in cancelTable.liveServers(group: listener.cancelGroup) where addresses.insert(address).inserted {
+            targets.append(.address(address))
+        }
+        let routed = listener.configuration.role == .static
+            ? [listener] : listeners.values.filter { $0.configuration.role != .static }
+        var endpoints = Set<Endpoint>()
+        for other in routed {
+            for server in other.route.servers {
+                if let literal = SocketAddress(literal: server.endpoint.host, port: server.endpoint.port) {
+                    if addresses.insert(literal).inserted { targets.append(.address(literal)) }
+                } else if endpoints.insert(server.endpoint).inserted {
+                    targets.append(.endpoint(server.endpoint))
+                }
+            }
+        }
+        return targets
+    }
+
     func connectFailed(_ session: Session, server: RouteServer, error: String) {
         session.listener.counters.connectErrors += 1
         session.listener.counters.retries += 1
@@ -250,6 +315,19 @@ final class Worker: @unchecked Sendable {
     func sessionEnded(_ session: Session, reason: SessionEnd, wasEstablished: Bool) {
         sessions[session.id] = nil
         let listener = session.listener
+        leaveWaitingLists(session)
+        cancelForwarders.removeValue(forKey: session.id)?.stop()
+        if case .noBackend = reason { listener.counters.noBackend += 1 }
+        listener.shared.release()
+        shared.releaseSession()
+        if let sessionLog, configuration.logSessions { sessionLog.append(logLine(session, reason: reason)) }
+        slotFreed(listener: listener)
+        if draining && sessions.isEmpty { finishDrain() }
+    }
+
+    /// Takes a session off its listener's hold and queue lists (it ends, refuses or cancels).
+    func leaveWaitingLists(_ session: Session) {
+        let listener = session.listener
         if let index = listener.held.firstIndex(where: { $0 === session }) {
             listener.held.remove(at: index)
             shared.held.subtract(1, ordering: .relaxed)
@@ -258,12 +336,6 @@ final class Worker: @unchecked Sendable {
             listener.queued.remove(at: index)
             listener.shared.queued.subtract(1, ordering: .relaxed)
         }
-        if case .noBackend = reason { listener.counters.noBackend += 1 }
-        listener.shared.release()
-        shared.releaseSession()
-        if let sessionLog, configuration.logSessions { sessionLog.append(logLine(session, reason: reason)) }
-        slotFreed(listener: listener)
-        if draining && sessions.isEmpty { finishDrain() }
     }
 
     /// A session ended: a queued session may take its server slot, a paused listener may accept again.
@@ -367,7 +439,7 @@ final class Worker: @unchecked Sendable {
 
     private func reasonDetail(_ reason: SessionEnd) -> String? {
         switch reason {
-        case .connectFailed(let d), .noBackend(let d), .error(let d), .routeChanged(let d): return d
+        case .connectFailed(let d), .noBackend(let d), .error(let d), .routeChanged(let d), .cancelForwarded(let d): return d
         default: return nil
         }
     }

@@ -21,6 +21,9 @@ final class ProxyHarness: Sendable {
         try runtime.start()
     }
 
+    /// The runtime's process-wide cancel table.
+    var cancelTable: CancelTable { runtime.cancelTable }
+
     /// The port a listener is bound to.
     func port(_ listener: String) -> UInt16 { runtime.boundAddresses[listener]!.port }
 
