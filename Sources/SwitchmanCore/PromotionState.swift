@@ -5,10 +5,14 @@ public struct PromotionState: Sendable, Hashable {
     public let confirmedLeader: String?
     /// Whether the ZooKeeper picture is current, kept from before a disconnect, or expired.
     public let discovery: DiscoveryHealth
+    /// An immediate switchover away from the leader is in progress (the caller bounds how long it
+    /// believes this): new primary sessions wait, live ones are left to finish.
+    public let switchoverInProgress: Bool
 
     /// Creates the value from its fields (defaults: absent, false, empty).
-    public init(confirmedLeader: String? = nil, discovery: DiscoveryHealth = .live) {
+    public init(confirmedLeader: String? = nil, discovery: DiscoveryHealth = .live, switchoverInProgress: Bool = false) {
         self.confirmedLeader = confirmedLeader
         self.discovery = discovery
+        self.switchoverInProgress = switchoverInProgress
     }
 }

@@ -42,7 +42,16 @@ public enum RoutePlanner {
             case .static:
                 routes[listener.name] = staticRoute(listener)
             case .primary:
-                routes[listener.name] = primaryRoute(verdict: verdict, leader: writableLeader)
+                if let leader = writableLeader, promotion.switchoverInProgress {
+                    // Patroni is about to stop this leader's PostgreSQL: hold new sessions, keep live ones
+                    // (their server stays in the route) until the leader znode moves or the switchover ends.
+                    let target = topology?.pendingSwitchover?.to.map { " to \($0)" } ?? ""
+                    routes[listener.name] = ListenerRoute(
+                        state: .hold(reason: "switchover from \(leader.name)\(target) in progress"), servers: [leader],
+                        closesStaleSessions: true)
+                } else {
+                    routes[listener.name] = primaryRoute(verdict: verdict, leader: writableLeader)
+                }
                 if let topology {
                     eligibility[listener.name] = primaryEligibility(topology: topology, verdict: verdict)
                 }

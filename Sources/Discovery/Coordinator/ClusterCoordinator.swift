@@ -24,6 +24,9 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var rawTopology: Topology?
     private var topology: Topology?
     private var gapBridge = MemberGapBridge()
+    /// When the current `failover` znode was first seen (monotonic), and the timer that ends its hold.
+    private var switchoverSeenAt: UInt64?
+    private var switchoverTimer: TimerID?
     private var bridgeTimer: TimerID?
     private var health: DiscoveryHealth?
     private var confirmedLeader: String?
@@ -161,8 +164,32 @@ public final class ClusterCoordinator: @unchecked Sendable {
 
     // MARK: - Planning
 
+    /// Whether an immediate switchover away from the current leader is under way; believed for at
+    /// most `hold_timeout` after the `failover` znode appeared, so a stuck znode cannot hold writes for ever.
+    private func switchoverInProgress() -> Bool {
+        guard let pending = topology?.pendingSwitchover, !pending.scheduled,
+              pending.from == nil || pending.from == topology?.leaderName else {
+            switchoverSeenAt = nil
+            return false
+        }
+        let seen = switchoverSeenAt ?? loop.now
+        if switchoverSeenAt == nil {
+            switchoverSeenAt = seen
+            record(.leaderChange, "switchover requested\(pending.from.map { " from \($0)" } ?? "")\(pending.to.map { " to \($0)" } ?? ""): new primary sessions wait", now: Clock.wallSeconds())
+            logger.notice("switchover requested; new primary sessions wait for the new leader",
+                          metadata: ["from": "\(pending.from ?? "-")", "to": "\(pending.to ?? "-")"])
+            switchoverTimer = loop.schedule(after: cluster.holdTimeout) { [weak self] in self?.replan() }
+        }
+        return loop.now &- seen < cluster.holdTimeout.nanoseconds
+    }
+
     private func replan() {
-        let promotion = PromotionState(confirmedLeader: confirmedLeader, discovery: health ?? .live)
+        let switching = switchoverInProgress()
+        if !switching, let switchoverTimer {
+            loop.cancel(switchoverTimer)
+            self.switchoverTimer = nil
+        }
+        let promotion = PromotionState(confirmedLeader: confirmedLeader, discovery: health ?? .live, switchoverInProgress: switching)
         let fresh = RoutePlanner.plan(listeners: listeners, topology: topology, promotion: promotion, generations: &generations)
         let changed = plan?.routes != fresh.routes
         plan = fresh
@@ -185,7 +212,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
             change.closed += count
             pendingChange = change
         }
-        if let index = events.firstIndex(where: { $0.kind == .leaderChange }), var details = events[index].leaderChange {
+        if let index = events.firstIndex(where: { $0.leaderChange != nil }), var details = events[index].leaderChange {
             details.sessionsClosed += count
             events[index].leaderChange = details
         }
@@ -249,7 +276,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         let change = pendingChange
         pendingChange = nil
         let message = "leader \(member.name) confirmed writable \(String(format3(seconds)))s after its leader znode; writes flow (generation \(generation))"
-        if let index = events.firstIndex(where: { $0.kind == .leaderChange }), var details = events[index].leaderChange {
+        if let index = events.firstIndex(where: { $0.leaderChange != nil }), var details = events[index].leaderChange {
             details.timeToConfirmation = seconds
             details.generation = generation
             events[index].leaderChange = details

@@ -8,13 +8,15 @@ enum PatroniNode: Hashable, Sendable {
     case legacyOptime
     /// `sync`
     case sync
+    /// `failover`: a requested switchover (or manual failover) Patroni has not finished yet
+    case failover
     /// `members` (its children)
     case membersDirectory
     /// `members/<name>`
     case member(String)
 
     /// The single znodes read on every resync, besides the members directory.
-    static let singles: [PatroniNode] = [.leader, .status, .legacyOptime, .sync]
+    static let singles: [PatroniNode] = [.leader, .status, .legacyOptime, .sync, .failover]
 }
 
 /// Absolute znode paths of one cluster: `/<namespace>/<scope>/…`.
@@ -34,6 +36,7 @@ struct PatroniPaths: Sendable {
         case .status: base + "/status"
         case .legacyOptime: base + "/optime/leader"
         case .sync: base + "/sync"
+        case .failover: base + "/failover"
         case .membersDirectory: base + "/members"
         case .member(let name): base + "/members/" + name
         }

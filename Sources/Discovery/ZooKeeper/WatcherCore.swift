@@ -381,6 +381,7 @@ final class WatcherCore: @unchecked Sendable {
         case .status: state.znodes.status = bytes
         case .legacyOptime: state.znodes.legacyOptime = bytes
         case .sync: state.znodes.sync = bytes
+        case .failover: state.znodes.failover = bytes
         case .membersDirectory: break
         case .member(let name): state.znodes.members[name] = bytes
         }

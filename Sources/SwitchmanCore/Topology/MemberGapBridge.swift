@@ -41,7 +41,7 @@ public struct MemberGapBridge: Sendable {
         guard !bridged.isEmpty else { return (topology, [], nil) }
         let filled = Topology(
             scope: topology.scope, leaderName: topology.leaderName, members: members, leaderOptime: topology.leaderOptime,
-            syncLeader: topology.syncLeader, syncStandbys: topology.syncStandbys)
+            syncLeader: topology.syncLeader, syncStandbys: topology.syncStandbys, pendingSwitchover: topology.pendingSwitchover)
         return (filled, bridged.sorted(), expires)
     }
 }

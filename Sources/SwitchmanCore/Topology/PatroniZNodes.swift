@@ -13,6 +13,8 @@ public struct PatroniZNodes: Sendable, Hashable {
     public var legacyOptime: [UInt8]?
     /// `sync`: `{"leader": ..., "sync_standby": "a,b" | null}`.
     public var sync: [UInt8]?
+    /// `failover`: `{"leader": ..., "member": ..., "scheduled_at": ...}` while a switchover is pending.
+    public var failover: [UInt8]?
 
     /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
@@ -20,12 +22,14 @@ public struct PatroniZNodes: Sendable, Hashable {
         members: [String: [UInt8]] = [:],
         status: [UInt8]? = nil,
         legacyOptime: [UInt8]? = nil,
-        sync: [UInt8]? = nil
+        sync: [UInt8]? = nil,
+        failover: [UInt8]? = nil
     ) {
         self.leader = leader
         self.members = members
         self.status = status
         self.legacyOptime = legacyOptime
         self.sync = sync
+        self.failover = failover
     }
 }

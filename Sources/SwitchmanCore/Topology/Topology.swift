@@ -14,6 +14,8 @@ public struct Topology: Sendable, Hashable {
     public let syncLeader: String?
     /// `sync.sync_standby`, split on commas; empty when none.
     public let syncStandbys: [String]
+    /// A switchover or manual failover Patroni was asked for and has not finished (the `failover` znode).
+    public let pendingSwitchover: PendingSwitchover?
 
     /// Creates the value from its fields (defaults: absent, false, empty).
     public init(
@@ -22,7 +24,8 @@ public struct Topology: Sendable, Hashable {
         members: [String: MemberEntry] = [:],
         leaderOptime: UInt64? = nil,
         syncLeader: String? = nil,
-        syncStandbys: [String] = []
+        syncStandbys: [String] = [],
+        pendingSwitchover: PendingSwitchover? = nil
     ) {
         self.scope = scope
         self.leaderName = leaderName
@@ -30,6 +33,7 @@ public struct Topology: Sendable, Hashable {
         self.leaderOptime = leaderOptime
         self.syncLeader = syncLeader
         self.syncStandbys = syncStandbys
+        self.pendingSwitchover = pendingSwitchover
     }
 
     /// Builds the picture from raw znodes. Never fails: unreadable pieces become `nil`/invalid.
@@ -59,7 +63,13 @@ public struct Topology: Sendable, Hashable {
             members: members,
             leaderOptime: statusOptime ?? legacyOptime,
             syncLeader: sync?["leader"] as? String,
-            syncStandbys: standbys
+            syncStandbys: standbys,
+            pendingSwitchover: znodes.failover.map { bytes in
+                let object = Self.jsonObject(bytes)
+                return PendingSwitchover(
+                    from: object?["leader"] as? String, to: object?["member"] as? String,
+                    scheduled: (object?["scheduled_at"] as? String).map { !$0.isEmpty } ?? false)
+            }
         )
     }
 
@@ -106,5 +116,23 @@ public struct Topology: Sendable, Hashable {
 
     private static func jsonObject(_ bytes: [UInt8]) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) as? [String: Any]
+    }
+}
+
+/// What the `failover` znode says: Patroni was asked to move the leader (`patronictl switchover`,
+/// `POST /switchover`, a manual failover). The old leader stops PostgreSQL before it gives up the
+/// `leader` znode, so a connection opened in between meets a node that is shutting down.
+public struct PendingSwitchover: Sendable, Hashable {
+    /// The leader it moves away from, when named.
+    public let from: String?
+    /// The member it moves to, when named.
+    public let to: String?
+    /// Scheduled for later (`scheduled_at`): nothing happens yet.
+    public let scheduled: Bool
+
+    public init(from: String?, to: String?, scheduled: Bool) {
+        self.from = from
+        self.to = to
+        self.scheduled = scheduled
     }
 }
