@@ -64,11 +64,14 @@ public struct Topology: Sendable, Hashable {
             leaderOptime: statusOptime ?? legacyOptime,
             syncLeader: sync?["leader"] as? String,
             syncStandbys: standbys,
-            pendingSwitchover: znodes.failover.map { bytes in
-                let object = Self.jsonObject(bytes)
+            // Patroni empties the znode (rather than deleting it) once a switchover is done: only a
+            // value naming a leader or a member is a pending one.
+            pendingSwitchover: znodes.failover.flatMap(Self.jsonObject).flatMap { object in
+                let from = (object["leader"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+                let to = (object["member"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+                guard from != nil || to != nil else { return nil }
                 return PendingSwitchover(
-                    from: object?["leader"] as? String, to: object?["member"] as? String,
-                    scheduled: (object?["scheduled_at"] as? String).map { !$0.isEmpty } ?? false)
+                    from: from, to: to, scheduled: (object["scheduled_at"] as? String).map { !$0.isEmpty } ?? false)
             }
         )
     }
