@@ -19,10 +19,13 @@ public enum Clock {
 }
 
 extension Duration {
-    /// Whole nanoseconds (saturating at zero for negative durations).
+    /// Whole nanoseconds, saturating at zero for negative durations and at about a century for huge
+    /// ones, so `now + timeout` never overflows (a config may say `client_idle: 1000000d`).
     public var nanoseconds: UInt64 {
         let (seconds, attoseconds) = components
         if seconds < 0 { return 0 }
+        let century: Int64 = 100 * 365 * 86_400
+        if seconds >= century { return UInt64(century) * 1_000_000_000 }
         return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 }

@@ -53,7 +53,12 @@ final class ListenerRuntime: EventHandler {
     func open(fd: Int32) throws(IOError) {
         self.fd = fd
         applySocketOptions(worker.configuration.tcpKeepalive)
-        registration = try worker.loop.register(fd, events: [.readable], handler: self)
+        do {
+            registration = try worker.loop.register(fd, events: [.readable], handler: self)
+        } catch {
+            self.fd = nil  // the caller closes it; this listener must never touch that number again
+            throw error
+        }
     }
 
     /// Sets TCP_NODELAY and keepalive on the listening socket: Linux copies them to every accepted
@@ -140,6 +145,14 @@ final class ListenerRuntime: EventHandler {
         paused = true
         worker.shared.pausedListeners.add(1, ordering: .relaxed)
         try? worker.loop.modify(fd, registration, events: [])
+        // A session may have ended elsewhere between the failed acquire and the count above, and
+        // seen no paused listener to wake: check once more now that the pause is visible.
+        if worker.shared.acquireSession() {
+            let fits = shared.acquire(limit: configuration.maxconn)
+            if fits { shared.release() }
+            worker.shared.releaseSession()
+            if fits { resume() }
+        }
     }
 
     /// Re-enables accepting if it was paused.

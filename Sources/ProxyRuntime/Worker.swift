@@ -25,6 +25,8 @@ final class Worker: @unchecked Sendable {
     private var serverTallies: [String: ServerTally] = [:]
     private var serverShared: [String: ServerShared] = [:]
     private var draining = false
+    /// The last route published for each listener name (also names this loop has no listener for yet).
+    private var latestRoutes: [String: ListenerRoute] = [:]
     private var drainCompletion: (@Sendable () -> Void)?
     /// Cancel requests being forwarded, by the id of the session that carries them.
     private var cancelForwarders: [UInt64: CancelForwarder] = [:]
@@ -52,11 +54,14 @@ final class Worker: @unchecked Sendable {
     func addListener(_ configuration: ListenerConfiguration, route: ListenerRoute, fd: Int32) {
         let listener = ListenerRuntime(
             configuration: configuration, route: route, shared: shared.listener(configuration.name), worker: self)
+        // A route published after the caller read `route` (a failover racing a reload) is newer.
+        if let newer = latestRoutes[configuration.name] { listener.route = newer }
         listeners[configuration.name] = listener
         do {
             try listener.open(fd: fd)
         } catch {
             logger.error("listener \(configuration.name): cannot register: \(error)")
+            listeners[configuration.name] = nil
             Socket.close(fd)
         }
     }
@@ -92,12 +97,20 @@ final class Worker: @unchecked Sendable {
     @discardableResult
     func updateRoutes(_ routes: [String: ListenerRoute]) -> Int {
         var closed = 0
+        for (name, route) in routes { latestRoutes[name] = route }
+        // Listeners removed or rebound by a reload still own draining sessions: they follow the routes
+        // of their name too, so no session outlives its leader's term.
+        var retired: [ObjectIdentifier: ListenerRuntime] = [:]
+        for session in sessions.values where session.listener.retired {
+            retired[ObjectIdentifier(session.listener)] = session.listener
+        }
+        for old in retired.values { if let route = routes[old.name] { old.route = route } }
         for (name, route) in routes {
             guard let listener = listeners[name] else { continue }
             listener.route = route
             if route.closesStaleSessions {
                 let current = Set(route.servers)
-                for session in sessions.values where session.listener === listener {
+                for session in sessions.values where session.listener.name == name {
                     if let server = session.server, !current.contains(server) {
                         listener.counters.closedByRouteChange += 1
                         closed += 1

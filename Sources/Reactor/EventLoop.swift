@@ -185,7 +185,13 @@ public final class EventLoop: @unchecked Sendable {
                 handler.handleEvents(EpollEvents(rawValue: event.events), token: slots[Int(registration.index)].token)
             }
             runDeferred()
-            for callback in timers.popDue(now: now) { callback() }
+            // Bounded by the timers that exist now: a callback that re-arms itself for "now" cannot
+            // keep this pass from returning to epoll.
+            var budget = timers.count
+            while budget > 0, let callback = timers.popNextDue(now: now) {
+                budget -= 1
+                callback()
+            }
         }
         threadID = nil
     }

@@ -42,13 +42,20 @@ struct TimerQueue {
         return nil
     }
 
-    /// Removes and returns the callbacks due at `now`, earliest first.
-    mutating func popDue(now: UInt64) -> [() -> Void] {
-        var due: [() -> Void] = []
+    /// Removes and returns the earliest callback due at `now`, one at a time, so a timer cancelled by
+    /// an earlier callback of the same turn never runs.
+    mutating func popNextDue(now: UInt64) -> (() -> Void)? {
         while let top = heap.first, top.deadline <= now {
             popTop()
-            if let callback = callbacks.removeValue(forKey: top.id) { due.append(callback) }
+            if let callback = callbacks.removeValue(forKey: top.id) { return callback }
         }
+        return nil
+    }
+
+    /// Removes and returns every callback due at `now`, earliest first (for tests).
+    mutating func popDue(now: UInt64) -> [() -> Void] {
+        var due: [() -> Void] = []
+        while let callback = popNextDue(now: now) { due.append(callback) }
         return due
     }
 

@@ -156,3 +156,18 @@ struct TimerQueueTests {
         #expect(queue.nextDeadline() == nil)
     }
 }
+
+struct TimerCancellationTests {
+    @Test func aTimerCancelledByAnEarlierCallbackOfTheSameTurnNeverRuns() {
+        var queue = TimerQueue()
+        var ran: [String] = []
+        var second: TimerID?
+        _ = queue.schedule(at: 10) {
+            ran.append("first")
+            if let second { queue.cancel(second) }
+        }
+        second = queue.schedule(at: 20) { ran.append("second") }
+        while let callback = queue.popNextDue(now: 30) { callback() }
+        #expect(ran == ["first"])
+    }
+}

@@ -30,6 +30,8 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
     private var phase: Phase = .connecting
     private var timer: TimerID?
     private var completion: ((SQLProbeResult) -> Void)?
+    /// A result already read while libpq still waits for the end of the answer.
+    private var pendingOutcome: SQLProbeResult?
 
     /// Starts connecting to `endpoint` and will run `query`. Must be called on `loop`.
     public init(loop: EventLoop, endpoint: Endpoint, credentials: SQLCheckConfiguration, query: String,
@@ -77,13 +79,25 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
             default: finish(.failed(Self.errorText(connection)))
             }
         case .querying:
+            // Send what the socket did not take yet; wait for writability rather than spin.
+            switch PQflush(connection) {
+            case 0: break
+            case 1:
+                watch(writable: true)
+                return
+            default:
+                finish(.failed(Self.errorText(connection)))
+                return
+            }
+            watch(writable: false)
             guard PQconsumeInput(connection) != 0 else {
                 finish(.failed(Self.errorText(connection)))
                 return
             }
             if PQisBusy(connection) != 0 { return }
             var outcome: SQLProbeResult = .failed("no result")
-            while let result = PQgetResult(connection) {
+            // PQgetResult only while it will not block (the rest of the answer may arrive later).
+            while PQisBusy(connection) == 0, let result = PQgetResult(connection) {
                 defer { PQclear(result) }
                 if PQresultStatus(result) == PGRES_TUPLES_OK, PQntuples(result) > 0 {
                     var row: [String?] = []
@@ -95,7 +109,11 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
                     outcome = .failed(String(cString: PQresultErrorMessage(result)).trimmed)
                 }
             }
-            finish(outcome)
+            if PQisBusy(connection) != 0 {
+                pendingOutcome = outcome
+                return
+            }
+            finish(pendingOutcome.map { outcome == .failed("no result") ? $0 : outcome } ?? outcome)
         case .done:
             return
         }
@@ -108,9 +126,8 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
             finish(.failed(Self.errorText(connection)))
             return
         }
-        // A short query fits in the socket buffer; flush whatever is left before waiting to read.
-        while PQflush(connection) == 1 {}
-        watch(writable: false)
+        // A short query nearly always fits in the socket buffer; if not, wait for writability.
+        watch(writable: PQflush(connection) == 1)
     }
 
     /// (Re)registers libpq's current socket; libpq may switch sockets while connecting (e.g. retrying
@@ -130,7 +147,14 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
                 }
                 registration = try loop.register(fd, events: events, handler: self)
             } else if let registration {
-                try loop.modify(fd, registration, events: events)
+                do {
+                    try loop.modify(fd, registration, events: events)
+                } catch {
+                    // libpq closed its socket and opened another that got the same number (moving on to
+                    // the next address, or retrying without SSL): the old registration died with it.
+                    loop.forget(registration)
+                    self.registration = try loop.register(fd, events: events, handler: self)
+                }
             }
         } catch {
             finish(.failed("epoll: \(error)"))
