@@ -20,14 +20,7 @@ final class SharedCounters: Sendable {
 
     /// Takes a global session slot, or returns false at `maxconn`.
     func acquireSession() -> Bool {
-        let limit = maxconn.load(ordering: .relaxed)
-        var current = sessions.load(ordering: .relaxed)
-        while current < limit {
-            let (exchanged, original) = sessions.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
-            if exchanged { return true }
-            current = original
-        }
-        return false
+        acquireSlot(sessions, limit: maxconn.load(ordering: .relaxed))
     }
 
     func releaseSession() { sessions.subtract(1, ordering: .acquiringAndReleasing) }
@@ -67,17 +60,7 @@ final class ListenerShared: Sendable {
 
     /// Takes a listener slot, or returns false at `limit` (`nil`: no limit).
     func acquire(limit: Int?) -> Bool {
-        guard let limit else {
-            current.add(1, ordering: .relaxed)
-            return true
-        }
-        var value = current.load(ordering: .relaxed)
-        while value < limit {
-            let (exchanged, original) = current.compareExchange(expected: value, desired: value + 1, ordering: .acquiringAndReleasing)
-            if exchanged { return true }
-            value = original
-        }
-        return false
+        acquireSlot(current, limit: limit)
     }
 
     func release() { current.subtract(1, ordering: .acquiringAndReleasing) }
@@ -90,18 +73,24 @@ final class ServerShared: Sendable {
 
     /// Takes a server slot, or returns false at `limit` (`nil`: no limit).
     func tryAcquire(limit: Int?) -> Bool {
-        guard let limit else {
-            current.add(1, ordering: .relaxed)
-            return true
-        }
-        var value = current.load(ordering: .relaxed)
-        while value < limit {
-            let (exchanged, original) = current.compareExchange(expected: value, desired: value + 1, ordering: .acquiringAndReleasing)
-            if exchanged { return true }
-            value = original
-        }
-        return false
+        acquireSlot(current, limit: limit)
     }
 
     func release() { current.subtract(1, ordering: .acquiringAndReleasing) }
+}
+
+/// Adds one to `counter` unless it already reached `limit` (`nil`: no limit); true when it did.
+/// A compare-and-swap loop, so concurrent loops never push a count past its limit.
+private func acquireSlot(_ counter: borrowing Atomic<Int>, limit: Int?) -> Bool {
+    guard let limit else {
+        counter.add(1, ordering: .relaxed)
+        return true
+    }
+    var value = counter.load(ordering: .relaxed)
+    while value < limit {
+        let (exchanged, original) = counter.compareExchange(expected: value, desired: value + 1, ordering: .acquiringAndReleasing)
+        if exchanged { return true }
+        value = original
+    }
+    return false
 }

@@ -442,10 +442,10 @@ final class Worker: @unchecked Sendable {
                 + "connect_ms=\(formatMillis(connect)) duration_s=\(formatSeconds(duration)) end=\(reason.code)"
                 + (reasonDetail(reason).map { " detail=\"\($0)\"" } ?? "")
         case .json:
-            var line = "{\"session\":\"\(session.label)\",\"client\":\"\(client)\",\"listener\":\(jsonString(session.listener.name)),"
-            line += "\"backend\":\(jsonString(backend)),\"bytes_in\":\(session.bytesToServer),\"bytes_out\":\(session.bytesToClient),"
+            var line = "{\"session\":\"\(session.label)\",\"client\":\"\(client)\",\"listener\":\(JSONText.quoted(session.listener.name)),"
+            line += "\"backend\":\(JSONText.quoted(backend)),\"bytes_in\":\(session.bytesToServer),\"bytes_out\":\(session.bytesToClient),"
             line += "\"connect_ms\":\(formatMillis(connect)),\"duration_s\":\(formatSeconds(duration)),\"end\":\"\(reason.code)\""
-            if let detail = reasonDetail(reason) { line += ",\"detail\":\(jsonString(detail))" }
+            if let detail = reasonDetail(reason) { line += ",\"detail\":\(JSONText.quoted(detail))" }
             return line + "}"
         }
     }
@@ -521,23 +521,3 @@ private func formatSeconds(_ value: Double) -> String {
     String(Double(Int(value * 1000)) / 1000)
 }
 
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}

@@ -1,3 +1,4 @@
+import SwitchmanCore
 /// A JSON document with object keys kept in the order they were written, so output is deterministic
 /// and follows the documented schema order (docs/STATS.md).
 indirect enum JSONValue: Equatable {
@@ -60,21 +61,6 @@ indirect enum JSONValue: Equatable {
     }
 
     private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            // U+2028/2029 are legal in JSON but end lines in older JavaScript; escape them as well.
-            case _ where ch.value < 0x20 || ch.value == 0x2028 || ch.value == 0x2029:
-                let hex = String(ch.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        out += "\""
+        JSONText.appendQuoted(s, to: &out)
     }
 }
