@@ -1,0 +1,80 @@
+import Glibc
+import PosixIO
+import SwitchmanCore
+import Synchronization
+import Testing
+@testable import ProxyRuntime
+
+/// Cluster-role listeners follow the routes discovery publishes: hold, release, close stale sessions.
+@Suite(.serialized)
+struct RouteUpdateTests {
+    private func primaryListener() -> ListenerConfiguration {
+        ListenerConfiguration(name: "primary", bind: Endpoint(host: "127.0.0.1", port: 0), role: .primary)
+    }
+
+    private func route(_ server: TestServer, name: String, generation: UInt64) -> ListenerRoute {
+        ListenerRoute(
+            state: .ready, servers: [RouteServer(name: name, endpoint: Endpoint(host: "127.0.0.1", port: server.port), generation: generation)],
+            closesStaleSessions: true)
+    }
+
+    @Test func aHeldConnectionConnectsOnceTheRouteTurnsReady() throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]))
+        defer { proxy.stop() }
+        let client = try TestSocket.connect(port: proxy.port("primary"))
+        defer { close(client) }
+        try TestSocket.writeAll(client, Array("hello".utf8))
+        #expect(eventually { proxy.statistics().listeners["primary"]?.held == 1 })
+        #expect(echo.accepted.load(ordering: .relaxed) == 0)
+        proxy.runtime.updateRoutes(["primary": route(echo, name: "node1", generation: 1)])
+        #expect(try TestSocket.readExactly(client, 5) == Array("hello".utf8))
+    }
+
+    @Test func aLeaderChangeClosesSessionsToTheOldLeaderAndOnlyThem() throws {
+        let old = try TestServer.echo()
+        let new = try TestServer.echo()
+        defer { old.stop(); new.stop() }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]))
+        defer { proxy.stop() }
+        proxy.runtime.updateRoutes(["primary": route(old, name: "node1", generation: 1)])
+        let first = try TestSocket.connect(port: proxy.port("primary"))
+        defer { close(first) }
+        try TestSocket.writeAll(first, Array("one".utf8))
+        #expect(try TestSocket.readExactly(first, 3) == Array("one".utf8))
+
+        let closed = ClosedCount()
+        proxy.runtime.updateRoutes(["primary": route(new, name: "node2", generation: 2)]) { closed.set($0) }
+        #expect(TestSocket.waitForClose(first))
+        #expect(eventually { closed.value == 1 })
+        let second = try TestSocket.connect(port: proxy.port("primary"))
+        defer { close(second) }
+        try TestSocket.writeAll(second, Array("two".utf8))
+        #expect(try TestSocket.readExactly(second, 3) == Array("two".utf8))
+        #expect(new.accepted.load(ordering: .relaxed) == 1)
+        #expect(proxy.statistics().listeners["primary"]!.counters.closedByRouteChange == 1)
+    }
+
+    @Test func theSameLeaderInANewTermIsStaleToo() throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]))
+        defer { proxy.stop() }
+        proxy.runtime.updateRoutes(["primary": route(echo, name: "node1", generation: 1)])
+        let client = try TestSocket.connect(port: proxy.port("primary"))
+        defer { close(client) }
+        try TestSocket.writeAll(client, [1])
+        #expect(try TestSocket.readExactly(client, 1) == [1])
+        // node1 was demoted and promoted again: sessions from its earlier term must not survive.
+        proxy.runtime.updateRoutes(["primary": route(echo, name: "node1", generation: 3)])
+        #expect(TestSocket.waitForClose(client))
+    }
+}
+
+/// A count set from a loop thread and read by the test.
+private final class ClosedCount: Sendable {
+    private let stored = Mutex(-1)
+    func set(_ value: Int) { stored.withLock { $0 = value } }
+    var value: Int { stored.withLock { $0 } }
+}
