@@ -41,7 +41,10 @@ final class Session: EventHandler, @unchecked Sendable {
     let listener: ListenerRuntime
     let clientFD: Int32
     let peer: SocketAddress?
-    let timeouts: Timeouts
+    /// The timeouts in force when the session started (shared by every session of that configuration:
+    /// a reference, not five Durations, keeps an idle session small).
+    private let timeoutSettings: TimeoutSettings
+    var timeouts: Timeouts { timeoutSettings.value }
     let acceptedAt: UInt64
 
     // Internal rather than private where Session+Startup.swift needs them.
@@ -97,7 +100,7 @@ final class Session: EventHandler, @unchecked Sendable {
         self.listener = listener
         self.clientFD = clientFD
         self.peer = peer
-        self.timeouts = worker.configuration.timeouts
+        self.timeoutSettings = worker.timeoutSettings
         self.acceptedAt = worker.loop.now
         self.lastClientActivity = worker.loop.now
         self.lastServerActivity = worker.loop.now

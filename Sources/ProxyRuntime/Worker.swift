@@ -16,6 +16,8 @@ final class Worker: @unchecked Sendable {
     /// Cancel keys → nodes, shared by every loop.
     let cancelTable: CancelTable
     private(set) var configuration: ProxyConfiguration
+    /// The current timeouts, boxed once per configuration and shared by the sessions it starts.
+    private(set) var timeoutSettings: TimeoutSettings
     private(set) var pools: PumpPools
     private var addressCache: AddressCache
     private var nextSessionID: UInt64
@@ -40,6 +42,7 @@ final class Worker: @unchecked Sendable {
         self.cancelTable = cancelTable
         self.logger = logger
         self.sessionLog = sessionLog
+        timeoutSettings = TimeoutSettings(configuration.timeouts)
         pools = PumpPools(
             buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
             pipes: PipePool(pipeSize: configuration.pipeSize, limit: configuration.pipePoolSize))
@@ -77,6 +80,7 @@ final class Worker: @unchecked Sendable {
     /// Applies a reloaded configuration: new sessions use the new values, live ones keep theirs.
     func apply(_ configuration: ProxyConfiguration) {
         self.configuration = configuration
+        if configuration.timeouts != timeoutSettings.value { timeoutSettings = TimeoutSettings(configuration.timeouts) }
         addressCache.ttlNanoseconds = configuration.resolveTTL.nanoseconds
         if configuration.bufferSize != pools.buffers.bufferSize || configuration.pipeSize != pools.pipes.pipeSize
             || configuration.pipePoolSize != pools.pipes.limit {
@@ -466,6 +470,12 @@ enum Selection {
     case allBusy
     /// No untried candidate is left.
     case exhausted
+}
+
+/// Timeouts in a box sessions share.
+final class TimeoutSettings {
+    let value: Timeouts
+    init(_ value: Timeouts) { self.value = value }
 }
 
 /// One loop's counters for one server, in a box sessions can hold on to.
