@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(name: "SwitchmanCoreTests", dependencies: ["SwitchmanCore"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "PosixIO", "CShims"]),
-        .testTarget(name: "ProxyRuntimeTests", dependencies: ["ProxyRuntime", "Reactor", "PosixIO", "SwitchmanCore"]),
+        .testTarget(name: "ProxyRuntimeTests", dependencies: ["ProxyRuntime", "Reactor", "PosixIO", "SwitchmanCore", "CLibPQ"]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "SwitchmanCore", "Reactor", "PosixIO"]),
         .testTarget(name: "StatsServerTests", dependencies: ["StatsServer", "SwitchmanCore", "Reactor", "PosixIO"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CLibPQ", "SwitchmanCore"]),
