@@ -4,6 +4,7 @@ import SwitchmanCore
 import Testing
 @testable import ProxyRuntime
 
+extension SocketTests {
 @Suite(.serialized)
 struct ReloadTests {
     @Test func reloadOpensAnAddedListenerAndDrainsARemovedOneWithoutCuttingItsSessions() throws {
@@ -85,4 +86,5 @@ struct ReloadTests {
         try TestSocket.writeAll(client, [9])
         #expect(try TestSocket.readExactly(client, 1) == [9])
     }
+}
 }

@@ -6,6 +6,7 @@ import Testing
 @testable import ProxyRuntime
 
 /// Cluster-role listeners follow the routes discovery publishes: hold, release, close stale sessions.
+extension SocketTests {
 @Suite(.serialized)
 struct RouteUpdateTests {
     private func primaryListener() -> ListenerConfiguration {
@@ -70,6 +71,7 @@ struct RouteUpdateTests {
         proxy.runtime.updateRoutes(["primary": route(echo, name: "node1", generation: 3)])
         #expect(TestSocket.waitForClose(client))
     }
+}
 }
 
 /// A count set from a loop thread and read by the test.
