@@ -31,26 +31,25 @@ struct PumpPools {
 /// The session owns the sockets; the pump owns only the buffer or pipe it holds while bytes are in
 /// flight, and gives it back to the pool as soon as it is empty.
 struct Pump {
-    private(set) var mode: PumpMode
-    private let spliceSetting: SpliceMode
-
-    private var buffer: UnsafeMutableRawPointer?
+    // Stored properties run from 8-byte to 1-byte ones so the struct has no padding holes: there are
+    // two pumps in every session, idle ones included.
     private var bufferStart = 0
     private var bufferEnd = 0
-
-    private var pipe: Pipe?
     private var pipeBytes = 0
-
+    /// Bytes written to the destination so far.
+    private(set) var bytesTransferred: UInt64 = 0
+    // `auto` mode: a moving average of the bytes each successful read or splice took (α = 1/8).
+    // Bulk transfers read kilobytes at a time, request/response protocols a few hundred bytes.
+    private var averageRead = 0
+    private var buffer: UnsafeMutableRawPointer?
+    private var pipe: Pipe?
+    private(set) var mode: PumpMode
+    private let spliceSetting: SpliceMode
     /// End of file was read from the source.
     private(set) var sourceClosed = false
     /// The destination's writing half was shut down: this direction is finished.
     private(set) var finished = false
-    /// Bytes written to the destination so far.
-    private(set) var bytesTransferred: UInt64 = 0
 
-    // `auto` mode: a moving average of the bytes each successful read or splice took (α = 1/8).
-    // Bulk transfers read kilobytes at a time, request/response protocols a few hundred bytes.
-    private var averageRead = 0
     /// Average read size at which `auto` switches a direction to splice.
     static let spliceAbove = 8 * 1024
     /// Average read size under which `auto` switches a direction back to read/write.

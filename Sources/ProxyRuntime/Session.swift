@@ -89,7 +89,8 @@ final class Session: EventHandler, @unchecked Sendable {
     var serverHangup = false
     var lastClientActivity: UInt64
     var lastServerActivity: UInt64
-    private var firstToClose: SessionEnd?
+    /// Which side sent its end of file first (for the end reason); nil until one did.
+    private var serverClosedFirst: Bool?
 
     private var timer: TimerID?
     private var timerDeadline: UInt64 = .max
@@ -311,10 +312,11 @@ final class Session: EventHandler, @unchecked Sendable {
             if up.read > 0 { lastClientActivity = now }
             if down.read > 0 { lastServerActivity = now }
             if up.written > 0 || down.written > 0 { worker.countBytes(self, toServer: up.written, toClient: down.written) }
-            if upstream.sourceClosed && firstToClose == nil { firstToClose = .clientClosed }
-            if downstream.sourceClosed && firstToClose == nil { firstToClose = .serverClosed }
+            if serverClosedFirst == nil {
+                if upstream.sourceClosed { serverClosedFirst = false } else if downstream.sourceClosed { serverClosedFirst = true }
+            }
             if upstream.finished && downstream.finished {
-                end(firstToClose ?? .clientClosed)
+                end(serverClosedFirst == true ? .serverClosed : .clientClosed)
                 return
             }
             if up.yielded || down.yielded {
