@@ -43,7 +43,8 @@ usage() { sm_usage "$0"; exit 2; }
 # ---- state of a cluster folder -------------------------------------------------------------------
 
 load_env() {
-    DIR=$1
+    # Absolute: start_patroni changes into the node's folder before it hands Patroni its config path.
+    DIR=$(cd "$1" 2>/dev/null && pwd -P) || sm_die "$1: no such folder"
     ENV_FILE="$DIR/cluster.env"
     [[ -f "$ENV_FILE" ]] || sm_die "$ENV_FILE not found: no cluster was started in $DIR"
     # shellcheck disable=SC1090
