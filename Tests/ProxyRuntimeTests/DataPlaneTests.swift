@@ -36,7 +36,8 @@ extension SocketTests {
             let proxy = try ProxyHarness(ProxyConfiguration(splice: splice, pipeSize: 64 * 1024, listeners: [staticListener(servers: [server.port])]))
             defer { proxy.stop() }
             let payload = patternBytes(24 << 20)
-            let client = try TestSocket.connect(port: proxy.port("raw"))
+            // Generous: the server checksums 24 MB (a debug build, on a machine the integration suite loads).
+            let client = try TestSocket.connect(port: proxy.port("raw"), timeoutSeconds: 120)
             defer { close(client) }
             try TestSocket.writeAll(client, payload)
             Socket.shutdownWrite(client)  // half-close: the server sees EOF and still answers
@@ -53,7 +54,7 @@ extension SocketTests {
             defer { server.stop() }
             let proxy = try ProxyHarness(ProxyConfiguration(splice: splice, pipeSize: 64 * 1024, listeners: [staticListener(servers: [server.port])]))
             defer { proxy.stop() }
-            let client = try TestSocket.connect(port: proxy.port("raw"))
+            let client = try TestSocket.connect(port: proxy.port("raw"), timeoutSeconds: 120)
             defer { close(client) }
             let received = try TestSocket.readToEnd(client)
             #expect(received.count == payload.count)
@@ -195,11 +196,19 @@ extension SocketTests {
     }
 }
 
+/// An order-sensitive checksum, eight bytes at a time (a per-byte loop takes seconds in a debug build).
 func checksum(_ bytes: [UInt8]) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
+    bytes.withUnsafeBytes { raw in
+        var index = 0
+        while index + 8 <= raw.count {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0x100_0000_01b3
+            index += 8
+        }
+        while index < raw.count {
+            hash = (hash ^ UInt64(raw[index])) &* 0x100_0000_01b3
+            index += 1
+        }
     }
     return hash
 }
