@@ -20,25 +20,33 @@ enum TestSupport {
     static func flag(_ name: String) -> Bool { ProcessInfo.processInfo.environment[name] == "1" }
 
     /// Runs `executable` with `arguments`, feeding `input` on stdin; returns status, stdout, stderr.
-    static func run(_ executable: String, _ arguments: [String], input: String) throws -> (status: Int32, out: String, err: String) {
+    ///
+    /// Through files, not pipes: other tests of this process start long-lived children (ZooKeeper,
+    /// Patroni) concurrently, and a pipe end they inherit would keep the tool waiting for an end of
+    /// file that never comes. Bounded by `timeout`: the tool is killed past it.
+    static func run(_ executable: String, _ arguments: [String], input: String, timeout: Double = 60) throws -> (status: Int32, out: String, err: String) {
+        let base = NSTemporaryDirectory() + "switchman-tool-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let inPath = base + ".in", outPath = base + ".out", errPath = base + ".err"
+        defer { for path in [inPath, outPath, errPath] { try? FileManager.default.removeItem(atPath: path) } }
+        try input.write(toFile: inPath, atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
-        // Read both pipes on other threads so neither fills up while we write stdin.
-        let outData = LockedData(), errData = LockedData()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { outData.set(stdout.fileHandleForReading.readDataToEndOfFile()) }
-        DispatchQueue.global().async(group: group) { errData.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        process.waitUntilExit()
-        group.wait()
-        return (process.terminationStatus, String(decoding: outData.get(), as: UTF8.self), String(decoding: errData.get(), as: UTF8.self))
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, out, err)
     }
 }
 
