@@ -63,6 +63,10 @@ struct Pump {
         mode = splice == .on ? .splice : .copy
     }
 
+    /// Counts bytes moved for this direction by someone else (the start-up sniffing, before the pump
+    /// takes over), so the session's totals cover the whole connection.
+    mutating func countTransferred(_ bytes: Int) { bytesTransferred &+= UInt64(bytes) }
+
     /// Bytes read and not yet written.
     var pendingBytes: Int { (bufferEnd - bufferStart) + pipeBytes }
 

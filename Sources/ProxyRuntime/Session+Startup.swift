@@ -183,6 +183,7 @@ extension Session {
             if !startup.toServer.isEmpty && serverWritable {
                 switch Self.writeFront(serverFD, &startup.toServer, count: startup.toServer.count) {
                 case .success(let n):
+                    countStartupBytes(toServer: n, toClient: 0)
                     if n > 0 { progressed = true } else { serverWritable = false }
                     if !startup.toServer.isEmpty { serverWritable = false }
                 case .failure(let error):
@@ -196,6 +197,7 @@ extension Session {
             if flushable > 0 && clientWritable {
                 switch Self.writeFront(clientFD, &startup.toClient, count: flushable) {
                 case .success(let n):
+                    countStartupBytes(toServer: 0, toClient: n)
                     if n > 0 { progressed = true } else { clientWritable = false }
                     if n < flushable { clientWritable = false }
                     if let heldFrom = startup.heldFrom { startup.heldFrom = heldFrom - n }

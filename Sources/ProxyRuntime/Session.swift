@@ -442,6 +442,13 @@ final class Session: EventHandler, @unchecked Sendable {
     /// `loop-number` (e.g. `1-42`): unique in the process, readable in logs.
     var label: String { "\(id >> 56)-\(id & 0x00FF_FFFF_FFFF_FFFF)" }
 
+    /// Counts start-up bytes relayed before the pumps took over (listener, server and session totals).
+    func countStartupBytes(toServer: Int, toClient: Int) {
+        upstream.countTransferred(toServer)
+        downstream.countTransferred(toClient)
+        worker.countBytes(self, toServer: toServer, toClient: toClient)
+    }
+
     /// Bytes client → server so far.
     var bytesToServer: UInt64 { upstream.bytesTransferred }
     /// Bytes server → client so far.
