@@ -33,8 +33,34 @@ enum ZooKeeperLogBridge {
             if rest.hasPrefix("ERROR") { level = .warning } else if rest.hasPrefix("WARN") { level = .notice } else if rest.hasPrefix("DEBUG") { level = .trace }
             if let textStart = rest.range(of: ": ") { text = rest[textStart.upperBound...] }
         }
-        logger.log(level: level, "\(text.trimmingCharacters(in: .newlines))", metadata: ["component": "libzookeeper"])
+        let message = text.trimmingCharacters(in: .newlines)
+        // While ZooKeeper is down the client repeats the same line several times a second: show it
+        // at its level once per `repeatWindow`, with how many times it came meanwhile; repeats in
+        // between go to debug.
+        let now = DispatchTime.now().uptimeNanoseconds
+        let repeats = recent.withLock { table -> Int? in
+            if table.count > 256 { table.removeAll() }
+            if let seen = table[message], now &- seen.at < repeatWindow {
+                table[message] = (seen.at, seen.repeats + 1)
+                return nil
+            }
+            let previous = table[message]?.repeats ?? 0
+            table[message] = (now, 0)
+            return previous
+        }
+        guard let repeats else {
+            logger.log(level: .debug, "\(message)", metadata: ["component": "libzookeeper"])
+            return
+        }
+        var metadata: Logger.Metadata = ["component": "libzookeeper"]
+        if repeats > 0 { metadata["repeated"] = "\(repeats)" }
+        logger.log(level: level, "\(message)", metadata: metadata)
     }
+
+    /// How long an identical line stays at debug level after it was shown.
+    private static let repeatWindow: UInt64 = 10_000_000_000
+    /// Last time each recent line was shown, and how often it came since.
+    private static let recent = Mutex<[String: (at: UInt64, repeats: Int)]>([:])
 }
 
 /// The C log callback handed to `zookeeper_init2`: a global function, as Swift 6.3.1 crashes on
