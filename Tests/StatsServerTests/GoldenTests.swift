@@ -11,11 +11,29 @@ enum Golden {}
     static let cases: [(name: String, actual: String, expected: String)] = [
         ("clusterJSON", StatsJSON.render(StatsFixtures.cluster), Golden.clusterJSON),
         ("clusterMetrics", PrometheusText.render(StatsFixtures.cluster), Golden.clusterMetrics),
-        ("clusterHTML", StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2)), Golden.clusterHTML),
+        ("clusterHTML", withoutAssets(StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2))), Golden.clusterHTML),
         ("staticJSON", StatsJSON.render(StatsFixtures.staticOnly), Golden.staticJSON),
         ("staticMetrics", PrometheusText.render(StatsFixtures.staticOnly), Golden.staticMetrics),
-        ("staticHTML", StatsHTML.render(StatsFixtures.staticOnly, refresh: .milliseconds(1500)), Golden.staticHTML),
+        ("staticHTML", withoutAssets(StatsHTML.render(StatsFixtures.staticOnly, refresh: .milliseconds(1500))), Golden.staticHTML),
     ]
+
+    /// The page with its inline stylesheet and script replaced by markers: the goldens pin the
+    /// server-rendered markup, and `pagesEmbedTheirAssetsVerbatim` pins the assets, once, instead of
+    /// every golden carrying a copy of them.
+    static func withoutAssets(_ page: String) -> String {
+        page.replacingOccurrences(of: "<style>\(StatsHTML.css)</style>", with: "<style>/* StatsHTML.css */</style>")
+            .replacingOccurrences(of: "<script>\(StatsHTML.script)</script>", with: "<script>/* StatsHTML.script */</script>")
+    }
+
+    @Test("every page embeds the stylesheet and the script verbatim, once each")
+    func pagesEmbedTheirAssetsVerbatim() {
+        for page in [StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2)),
+                     StatsHTML.render(StatsFixtures.staticOnly, refresh: .milliseconds(1500))] {
+            #expect(page.components(separatedBy: "<style>\(StatsHTML.css)</style>").count == 2)
+            #expect(page.components(separatedBy: "<script>\(StatsHTML.script)</script>").count == 2)
+            #expect(!Self.withoutAssets(page).contains(StatsHTML.css))
+        }
+    }
 
     @Test("renderer output equals the committed golden", arguments: 0..<cases.count)
     func outputMatchesGolden(_ index: Int) throws {
