@@ -25,7 +25,8 @@ final class Worker: @unchecked Sendable {
     private var sessions: [UInt64: Session] = [:]
     /// Per-server counters of this loop, by server key.
     private var serverTallies: [String: ServerTally] = [:]
-    private var serverShared: [String: ServerShared] = [:]
+    /// Cross-loop counters by route server, so choosing a server builds no String key after the first time.
+    private var serverShared: [RouteServer: ServerShared] = [:]
     private var draining = false
     /// The last route published for each listener name (also names this loop has no listener for yet).
     private var latestRoutes: [String: ListenerRoute] = [:]
@@ -173,11 +174,10 @@ final class Worker: @unchecked Sendable {
     }
 
     private func counter(for server: RouteServer) -> ServerShared {
-        let key = Self.serverKey(server)
-        if let existing = serverShared[key] { return existing }
-        let fresh = shared.server(key)
-        serverShared[key] = fresh
-        return fresh
+        if let existing = serverShared[server] { return existing }
+        let counter = shared.server(Self.serverKey(server))
+        serverShared[server] = counter
+        return counter
     }
 
     static func serverKey(_ server: RouteServer) -> String { "\(server.name)@\(server.endpoint)" }
