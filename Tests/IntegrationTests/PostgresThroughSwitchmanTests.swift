@@ -8,12 +8,13 @@ import Testing
 struct PostgresThroughSwitchmanTests {
     @Test func queriesAndA100MBCopyArriveByteForByte() throws {
         let fixture = try SinglePostgresFixture.shared()
+        let ports = try freeLoopbackPorts(2)
         let proxy = try StaticSwitchman(configuration: """
             threads: 2
             log_sessions: false
             listeners:
-              - { name: raw, bind: "127.0.0.1:\(PortProbe.free())", role: static, servers: ["127.0.0.1:\(fixture.port)"] }
-            stats: { bind: "127.0.0.1:\(PortProbe.free())" }
+              - { name: raw, bind: "127.0.0.1:\(ports[0])", role: static, servers: ["127.0.0.1:\(fixture.port)"] }
+            stats: { bind: "127.0.0.1:\(ports[1])" }
             """)
         defer { proxy.stop() }
         let port = try proxy.waitForListener("raw")

@@ -17,22 +17,6 @@ func runScript(_ path: String, _ arguments: [String], timeoutSeconds: Int = 120)
     return result.output
 }
 
-/// Free loopback ports (bound to port 0 and released; good enough for a test run).
-enum PortProbe {
-    static func free() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return UInt16(bigEndian: address.sin_port)
-    }
-}
-
 /// One plain PostgreSQL 15 for the whole test process, started by scripts/single-postgres.sh and
 /// stopped at exit.
 final class SinglePostgresFixture: Sendable {
