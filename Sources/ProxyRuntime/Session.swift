@@ -408,8 +408,8 @@ final class Session: EventHandler, @unchecked Sendable {
         clientRegistration = nil
         Socket.close(clientFD)
         if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
-        upstream.releaseAll(pools: worker.pools)
-        downstream.releaseAll(pools: worker.pools)
+        upstream.releaseAll()
+        downstream.releaseAll()
         serverCounter?.release()
         serverCounter = nil
         worker.sessionEnded(self, reason: reason, wasEstablished: wasEstablished)

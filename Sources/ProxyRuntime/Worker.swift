@@ -19,6 +19,8 @@ final class Worker: @unchecked Sendable {
     /// The current timeouts, boxed once per configuration and shared by the sessions it starts.
     private(set) var timeoutSettings: TimeoutSettings
     private(set) var pools: PumpPools
+    /// Pools a reload replaced while pumps still held their buffers or pipes; dropped once all came back.
+    private var retiredPools: [PumpPools] = []
     private var addressCache: AddressCache
     private var nextSessionID: UInt64
     private(set) var listeners: [String: ListenerRuntime] = [:]
@@ -86,6 +88,7 @@ final class Worker: @unchecked Sendable {
         if configuration.bufferSize != pools.buffers.bufferSize || configuration.pipeSize != pools.pipes.pipeSize
             || configuration.pipePoolSize != pools.pipes.limit {
             // Pumps keep a reference to the pools they borrowed from, so old buffers return to old pools.
+            if pools.lentOut { retiredPools.append(pools) }
             pools = PumpPools(
                 buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
                 pipes: PipePool(pipeSize: configuration.pipeSize, limit: configuration.pipePoolSize))
@@ -425,10 +428,12 @@ final class Worker: @unchecked Sendable {
             heldNow[name] = listener.held.count
             queuedNow[name] = listener.queued.count
         }
+        retiredPools.removeAll { !$0.lentOut }
+        let lenders = [pools] + retiredPools
         return WorkerStatistics(
             listeners: perListener, held: heldNow, queued: queuedNow, servers: serverTallies.mapValues(\.counters),
-            sessions: sessions.count, buffersInUse: pools.buffers.inUse, pipesInUse: pools.pipes.inUse,
-            pipeDenials: pools.pipes.denials)
+            sessions: sessions.count, buffersInUse: lenders.reduce(0) { $0 + $1.buffers.inUse },
+            pipesInUse: lenders.reduce(0) { $0 + $1.pipes.inUse }, pipeDenials: pools.pipes.denials)
     }
 
     // MARK: - Logging

@@ -1,5 +1,7 @@
 import Glibc
 import PosixIO
+import Reactor
+import Synchronization
 import SwitchmanCore
 import Testing
 @testable import ProxyRuntime
@@ -31,6 +33,75 @@ struct ReloadTests {
         #expect(eventually { (try? TestSocket.connect(port: oldPort, timeoutSeconds: 1)).map { close($0); return false } ?? true })
         try TestSocket.writeAll(live, [3])
         #expect(try TestSocket.readExactly(live, 1) == [3])
+    }
+
+    /// Sizes a reload cycles through while sessions move data: the buffers and pipes held by live
+    /// pumps must go back to the pools they came from, and be filled only up to their own capacity.
+    static let poolSizes: [(buffer: Int, pipe: Int, pipes: Int)] = [
+        (16 << 10, 64 << 10, 8), (1 << 20, 1 << 20, 2), (4 << 10, 16 << 10, 1), (256 << 10, 256 << 10, 64),
+        (8 << 10, 128 << 10, 0), (1 << 20, 64 << 10, 16),
+    ]
+
+    @Test(arguments: [SpliceMode.off, .on, .auto])
+    func reloadsThatResizeBuffersAndPipesKeepLiveSessionsIntactBothWays(splice: SpliceMode) throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        func configuration(_ sizes: (buffer: Int, pipe: Int, pipes: Int), port: UInt16) -> ProxyConfiguration {
+            ProxyConfiguration(
+                splice: splice, pipeSize: sizes.pipe, pipePoolSize: sizes.pipes, bufferSize: sizes.buffer,
+                listeners: [ListenerConfiguration(
+                    name: "raw", bind: Endpoint(host: "127.0.0.1", port: port), servers: [Endpoint(host: "127.0.0.1", port: echo.port)])])
+        }
+        let proxy = try ProxyHarness(configuration(Self.poolSizes[0], port: 0))
+        defer { proxy.stop() }
+        let port = proxy.port("raw")
+        let sessions = 4
+        let payloadSize = 6 << 20
+        let results = Mutex<[Int: Bool]>([:])
+        let started = Atomic<Int>(0)
+        for index in 0..<sessions {
+            Reactor.Thread.spawn(name: "reload-client") {
+                let payload = patternBytes(payloadSize, seed: UInt64(index + 1))
+                guard let fd = try? TestSocket.connect(port: port, timeoutSeconds: 60) else {
+                    results.withLock { $0[index] = false }
+                    return
+                }
+                defer { close(fd) }
+                started.add(1, ordering: .relaxed)
+                // The writer runs ahead while the reader below lags, so pumps hold bytes when the reloads land.
+                Reactor.Thread.spawn(name: "reload-writer") {
+                    var offset = 0
+                    while offset < payload.count {
+                        let end = min(offset + 256 << 10, payload.count)
+                        guard (try? TestSocket.writeAll(fd, Array(payload[offset..<end]))) != nil else { return }
+                        offset = end
+                    }
+                    Socket.shutdownWrite(fd)
+                }
+                var received: [UInt8] = []
+                received.reserveCapacity(payloadSize)
+                var chunk = [UInt8](repeating: 0, count: 32 << 10)
+                while received.count < payloadSize {
+                    let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    received.append(contentsOf: chunk[0..<n])
+                    usleep(300)
+                }
+                results.withLock { $0[index] = received.count == payload.count && checksum(received) == checksum(payload) }
+            }
+        }
+        #expect(eventually { started.load(ordering: .relaxed) == sessions })
+        for sizes in Self.poolSizes.dropFirst() + Self.poolSizes.prefix(1) {
+            usleep(40_000)
+            try proxy.runtime.reload(configuration(sizes, port: port))
+        }
+        #expect(eventually(seconds: 120) { results.withLock { $0.count } == sessions })
+        #expect(results.withLock { $0 } == Dictionary(uniqueKeysWithValues: (0..<sessions).map { ($0, true) }))
+        #expect(eventually { proxy.statistics().sessions == 0 })
+        let statistics = proxy.statistics()
+        #expect(statistics.buffersInUse == 0)
+        #expect(statistics.pipesInUse == 0)
     }
 
     @Test func reloadChangesServersForNewSessionsOnly() throws {
