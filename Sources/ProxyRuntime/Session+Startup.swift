@@ -33,8 +33,10 @@ extension Session {
     static let startupWait: Duration = .seconds(10)
     /// How long a refused client has to send its StartupMessage (to receive the error) before the close.
     static let refusalGrace: Duration = .seconds(2)
-    /// First pause before a start-up is replayed to a node already tried (doubles up to a second).
+    /// First pause before a start-up is replayed, or a connect retried, on a node already tried.
     static let replayBackoff: Duration = .milliseconds(50)
+    /// Longest pause between two rounds of retries (so a node that accepts again is found within it).
+    static let maximumRetryPause: Duration = .milliseconds(500)
 
     /// Starts sniffing; a static listener also starts choosing a server.
     func beginStartup() {
@@ -368,17 +370,12 @@ extension Session {
         startup.toServer = []
         startup.observingServer = false
         startup.unsent = true
-        startup.replays += 1
         let route = listener.route
         if route.state == .ready && route.servers.contains(where: { !triedServers.contains($0.name) }) {
             pickServer()
             return
         }
-        triedServers.removeAll()
-        let exponent = min(startup.replays - 1, 5)
-        let pause = min(Self.replayBackoff.nanoseconds << UInt64(exponent), 1_000_000_000)
-        retryAt = worker.loop.now &+ pause
-        armTimer(retryAt)
+        retryAfterPause(reason: "\(reason); no other node")
     }
 
     // MARK: - Cancel requests

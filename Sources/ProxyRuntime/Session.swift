@@ -61,6 +61,8 @@ final class Session: EventHandler, @unchecked Sendable {
     var waitDeadline: UInt64 = 0
     /// Why the session is waiting, for its end reason when the wait times out.
     var waitReason = ""
+    /// The last failed connect's error, for the reason given when the wait ends.
+    var lastConnectError: String?
     /// Monotonic time of the next start-up replay after a 57P03 (0: none scheduled).
     var retryAt: UInt64 = 0
     private var connectDeadline: UInt64 = 0
@@ -96,6 +98,8 @@ final class Session: EventHandler, @unchecked Sendable {
     var serverHangup = false
     /// Which side sent its end of file first (for the end reason); nil until one did.
     private var serverClosedFirst: Bool?
+    /// Pauses taken so far before trying the route's servers again (for the backoff).
+    var pauses: UInt8 = 0
 
     init(id: UInt64, worker: Worker, listener: ListenerRuntime, clientFD: Int32, peer: SocketAddress?) {
         self.id = id
@@ -195,20 +199,39 @@ final class Session: EventHandler, @unchecked Sendable {
         case .exhausted:
             if triedServers.isEmpty {
                 end(.noBackend("listener \(listener.name) has no server"))
-            } else if listener.configuration.role == .primary {
-                // The leader refused us: wait for the topology to move on, within the hold timeout.
-                triedServers.removeAll()
-                worker.hold(self, reason: "leader unreachable")
+            } else if listener.configuration.role != .static {
+                // Every node of the route refused or reset the connect (a PostgreSQL restarting while
+                // Patroni keeps its key): try again after a pause, or at once when the route changes,
+                // within the hold timeout.
+                let what = listener.configuration.role == .primary ? "leader" : "no replica"
+                let detail = lastConnectError.map { " (\($0))" } ?? ""
+                retryAfterPause(reason: what == "leader" ? "leader unreachable\(detail)" : "no replica reachable\(detail)")
             } else {
                 end(.connectFailed("no server reachable after \(attempts) attempt(s)"))
             }
         }
     }
 
+    /// Holds the session (a route change resumes it at once) and tries every server of the route
+    /// again after a pause that doubles from ``Session/replayBackoff`` up to ``Session/maximumRetryPause``.
+    func retryAfterPause(reason: String) {
+        triedServers.removeAll()
+        if listener.configuration.role != .static {
+            worker.hold(self, reason: reason)
+            guard state == .waiting else { return }
+        }
+        let exponent = UInt64(min(pauses, 5))
+        pauses &+= 1
+        let pause = min(Self.replayBackoff.nanoseconds << exponent, Self.maximumRetryPause.nanoseconds)
+        retryAt = worker.loop.now &+ pause
+        armTimer(retryAt)
+    }
+
     /// Called by the worker when a route change or a freed slot may let a waiting session go on.
     func resume() {
         guard state == .waiting else { return }
         // waitDeadline stays: a session held, resumed and held again still ends at its first deadline.
+        retryAt = 0
         pickServer()
     }
 
@@ -281,6 +304,7 @@ final class Session: EventHandler, @unchecked Sendable {
     }
 
     func connectFailed(_ error: IOErrorDescription) {
+        lastConnectError = error.text
         closeServerSocket()
         if let server {
             worker.connectFailed(self, server: server, error: error.text)
@@ -291,7 +315,8 @@ final class Session: EventHandler, @unchecked Sendable {
         serverCounter = nil
         server = nil
         state = .waiting
-        if attempts > listener.configuration.retries && listener.configuration.role != .primary {
+        // Static listeners spend `retries` connects; cluster listeners the hold timeout (pickServer).
+        if attempts > listener.configuration.retries && listener.configuration.role == .static {
             end(.connectFailed(error.text))
             return
         }
@@ -358,9 +383,14 @@ final class Session: EventHandler, @unchecked Sendable {
                 if now >= startup.deadline { finishRefusal() } else { armTimer(startup.deadline) }
             }
         case .waiting:
+            if waitDeadline != 0 && now >= waitDeadline {
+                waitTimedOut()
+                return
+            }
             if retryAt != 0 {
                 if now >= retryAt {
                     retryAt = 0
+                    worker.leaveWaitingLists(self)
                     pickServer()
                     return
                 }

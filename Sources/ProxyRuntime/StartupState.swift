@@ -62,8 +62,6 @@ final class StartupState {
     var observingServer = false
     /// Nothing this node sent commits the session to it (no `S`/`G`, no authentication request).
     var retryable = true
-    /// Start-ups replayed so far (for the backoff).
-    var replays = 0
 
     /// The session asked for a server (static listeners at once; cluster listeners after the first packet).
     var serverWanted = false

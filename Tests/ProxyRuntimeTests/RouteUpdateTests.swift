@@ -57,6 +57,26 @@ struct RouteUpdateTests {
         #expect(proxy.statistics().listeners["primary"]!.counters.closedByRouteChange == 1)
     }
 
+    @Test(arguments: [ListenerRole.primary, .replica])
+    func aRefusedConnectIsRetriedWithinTheHoldUntilTheNodeAcceptsAgain(role: ListenerRole) throws {
+        // The node's PostgreSQL restarts while discovery keeps routing to it (Patroni keeps the
+        // leader key): nothing listens on its port for a while, then it accepts again.
+        let port = try closedPort()
+        let listener = ListenerConfiguration(name: "cluster", bind: Endpoint(host: "127.0.0.1", port: 0), role: role)
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [listener]))
+        defer { proxy.stop() }
+        let server = RouteServer(name: "node1", endpoint: Endpoint(host: "127.0.0.1", port: port), generation: 1)
+        proxy.runtime.updateRoutes(["cluster": ListenerRoute(state: .ready, servers: [server], closesStaleSessions: true)])
+        let client = try TestSocket.connect(port: proxy.port("cluster"), timeoutSeconds: 8)
+        defer { close(client) }
+        try TestSocket.writeAll(client, Array("hello".utf8))
+        #expect(eventually { proxy.statistics().listeners["cluster"]!.counters.connectErrors >= 2 })
+        let restarted = try TestServer.echo(port: port)
+        defer { restarted.stop() }
+        // Served by the restarted node well within the 30 s hold, with no route change in between.
+        #expect(try TestSocket.readExactly(client, 5) == Array("hello".utf8))
+    }
+
     @Test func theSameLeaderInANewTermIsStaleToo() throws {
         let echo = try TestServer.echo()
         defer { echo.stop() }

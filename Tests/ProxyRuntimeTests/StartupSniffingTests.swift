@@ -64,6 +64,23 @@ extension SocketTests {
             #expect(stats?.noBackend == 1)
         }
 
+        @Test func aLeaderThatKeepsRefusingIsRefusedWithTheConnectErrorWhenTheHoldTimesOut() throws {
+            let proxy = try ProxyHarness(clusterConfiguration(holdTimeout: .milliseconds(800)))
+            defer { proxy.stop() }
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node1", try closedPort())], closesStaleSessions: true))
+            let client = try TestSocket.connect(port: proxy.port("primary"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, Wire.startup())
+            let fields = try #require(Wire.error(in: try Wire.readStartupAnswer(client).events))
+            #expect(fields.sqlstate == "57P03")
+            #expect(fields.message?.hasPrefix("switchman: listener primary (cluster my_cluster): leader unreachable (") == true)
+            #expect(fields.message?.hasSuffix("held 800ms") == true)
+            let stats = proxy.statistics().listeners["primary"]?.counters
+            // Tried again and again within the hold (a pause of at most 500 ms between rounds).
+            #expect((stats?.connectErrors ?? 0) >= 3)
+            #expect(stats?.heldTotal == 1)
+        }
+
         @Test func heldClientIsConnectedOnceTheRouteBecomesReady() throws {
             let node = try FakePostgres.accepting(keyBase: 100)
             defer { node.stop() }

@@ -24,12 +24,12 @@ enum TestSocket {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// A blocking listener on 127.0.0.1 port 0; returns (fd, port).
-    static func listen() throws -> (Int32, UInt16) {
+    /// A blocking listener on 127.0.0.1 (port 0: any free port); returns (fd, port).
+    static func listen(port: UInt16 = 0) throws -> (Int32, UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
-        let address = SocketAddress(literal: "127.0.0.1", port: 0)!
+        let address = SocketAddress(literal: "127.0.0.1", port: port)!
         guard address.withSockAddr({ Glibc.bind(fd, $0, $1) }) == 0, Glibc.listen(fd, 128) == 0 else {
             throw IOError(errno: errno, call: "bind/listen")
         }
@@ -97,8 +97,8 @@ final class TestServer: Sendable {
     private let fd: Int32
     let accepted = Atomic<Int>(0)
 
-    init(handler: @escaping @Sendable (Int32) -> Void) throws {
-        let (fd, port) = try TestSocket.listen()
+    init(port: UInt16 = 0, handler: @escaping @Sendable (Int32) -> Void) throws {
+        let (fd, port) = try TestSocket.listen(port: port)
         self.fd = fd
         self.port = port
         Reactor.Thread.spawn(name: "test-server") { [self] in
@@ -125,8 +125,8 @@ final class TestServer: Sendable {
     }
 
     /// Echoes everything until EOF, then closes.
-    static func echo() throws -> TestServer {
-        try TestServer { fd in
+    static func echo(port: UInt16 = 0) throws -> TestServer {
+        try TestServer(port: port) { fd in
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
