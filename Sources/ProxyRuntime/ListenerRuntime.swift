@@ -180,6 +180,9 @@ public struct ListenerCounters: Sendable, Equatable {
     public var noBackend: UInt64 = 0
     /// Sessions closed because their server left the route.
     public var closedByRouteChange: UInt64 = 0
+    /// Sessions still connecting or starting up when their server left the route: sent on to the
+    /// new route (or its hold) instead of being closed.
+    public var movedByRouteChange: UInt64 = 0
     /// Sessions that waited in a hold during a failover.
     public var heldTotal: UInt64 = 0
     /// PostgreSQL start-ups replayed to another node after a 57P03 (also counted in `retries`).
@@ -199,6 +202,7 @@ public struct ListenerCounters: Sendable, Equatable {
         retries += other.retries
         noBackend += other.noBackend
         closedByRouteChange += other.closedByRouteChange
+        movedByRouteChange += other.movedByRouteChange
         heldTotal += other.heldTotal
         startupRetries += other.startupRetries
         cancelRequestsForwarded += other.cancelRequestsForwarded

@@ -147,7 +147,15 @@ extension Session {
 
     /// The sniffing deadline: a client that has not completed its first packet goes blind.
     func startupTimerFired(now: UInt64) {
-        guard let startup, state != .refusing, startup.awaitingFirstPacket else { return }
+        guard let startup, state != .refusing else { return }
+        if state == .established && startup.waitingForNode && startup.answerDeadline != 0 {
+            if now >= startup.answerDeadline {
+                nodeDidNotAnswer()
+                return
+            }
+            armTimer(startup.answerDeadline)
+        }
+        guard startup.awaitingFirstPacket else { return }
         if now < startup.deadline {
             armTimer(startup.deadline)
             return
@@ -292,6 +300,23 @@ extension Session {
             break
         }
         startup.unsent = false
+        if startup.waitingForNode {
+            startup.answerDeadline = worker.loop.now &+ timeouts.startupAnswer.nanoseconds
+            armTimer(startup.answerDeadline)
+        }
+    }
+
+    /// The node accepted the connection but did not answer the start-up within
+    /// `timeouts.startup_answer`: treated as a 57P03, replayed on the next node while the budget
+    /// lasts, else refused with a FATAL error.
+    private func nodeDidNotAnswer() {
+        let reason = "\(server?.name ?? "server") did not answer the start-up within \(timeouts.startupAnswer.humanReadable)"
+        if canReplay() {
+            replayStartup(reason)
+        } else {
+            detachFromNode()
+            end(.noBackend(reason))
+        }
     }
 
     /// Feeds the node's bytes (already queued for the client) to the parser and acts on what it saw.
@@ -357,25 +382,59 @@ extension Session {
     /// Drops the node's connection and everything it said, and starts the start-up again on the
     /// next eligible node (or, when none is left untried, on the same ones after a short pause).
     func replayStartup(_ reason: String) {
-        guard let startup, let server else { return }
+        guard startup != nil, let server else { return }
         worker.startupReplayed(self, server: server, reason: reason)
-        closeServerSocket()
-        serverCounter?.release()
-        serverCounter = nil
         triedServers.insert(server.name)
-        self.server = nil
-        state = .waiting
-        if let heldFrom = startup.heldFrom { startup.toClient.removeSubrange(heldFrom...) }
-        startup.heldFrom = nil
-        startup.toServer = []
-        startup.observingServer = false
-        startup.unsent = true
+        detachFromNode()
         let route = listener.route
         if route.state == .ready && route.servers.contains(where: { !triedServers.contains($0.name) }) {
             pickServer()
             return
         }
         retryAfterPause(reason: "\(reason); no other node")
+    }
+
+    /// Gives up the current node of a session that nothing commits to it yet (connecting, or its
+    /// start-up unanswered): its socket closes, what it said is dropped, and the start-up is set to
+    /// be sent again to the next node. The session is left waiting, with no server.
+    func detachFromNode() {
+        closeServerSocket(abort: state == .established)
+        serverCounter?.release()
+        serverCounter = nil
+        server = nil
+        let wasConnecting = state == .connecting
+        state = .waiting
+        // A connect that did not complete sent nothing: the start-up, blind bytes included, stays as it is.
+        guard !wasConnecting, let startup else { return }
+        if let heldFrom = startup.heldFrom { startup.toClient.removeSubrange(heldFrom...) }
+        startup.heldFrom = nil
+        startup.toServer = []
+        startup.observingServer = false
+        startup.unsent = true
+        startup.answerDeadline = 0
+    }
+
+    /// Whether a route change may send this session to the new route instead of closing it: it is
+    /// connecting, or its start-up has not been answered by the node (nothing commits it to it).
+    var movableOnRouteChange: Bool {
+        switch state {
+        case .connecting:
+            return true
+        case .established:
+            guard let startup else { return false }
+            return startup.retryable && startup.clientPhase != .blind
+        default:
+            return false
+        }
+    }
+
+    /// A route change took this session's node away before anything bound the session to it: it
+    /// follows the route (connects to the new node, or waits in the hold) instead of being closed.
+    func followRouteChange() {
+        detachFromNode()
+        triedServers.removeAll()
+        retryAt = 0
+        pickServer()
     }
 
     // MARK: - Cancel requests

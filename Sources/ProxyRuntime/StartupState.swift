@@ -63,6 +63,9 @@ final class StartupState {
     /// Nothing this node sent commits the session to it (no `S`/`G`, no authentication request).
     var retryable = true
 
+    /// Monotonic time by which the node must answer what was sent to it (0: nothing awaited).
+    var answerDeadline: UInt64 = 0
+
     /// The session asked for a server (static listeners at once; cluster listeners after the first packet).
     var serverWanted = false
     /// Client sniffing gives up (goes blind) at this monotonic time; when refusing, the close deadline.

@@ -120,6 +120,11 @@ final class Worker: @unchecked Sendable {
                 let current = Set(route.servers)
                 for session in sessions.values where session.listener.name == name {
                     if let server = session.server, !current.contains(server) {
+                        if session.movableOnRouteChange {
+                            listener.counters.movedByRouteChange += 1
+                            session.followRouteChange()
+                            continue
+                        }
                         listener.counters.closedByRouteChange += 1
                         closed += 1
                         session.end(.routeChanged("\(server.name) left the \(listener.configuration.role) route"))

@@ -74,19 +74,24 @@ public struct Timeouts: Sendable, Equatable {
     public let shutdown: Duration
     /// How long a new session may wait for a slot on a server that is at its `server_maxconn`.
     public let queue: Duration
+    /// How long a PostgreSQL node may take to answer a session's start-up (its SSLRequest or
+    /// StartupMessage) before the session gives it up for the next node, as a 57P03 would.
+    public let startupAnswer: Duration
 
     public init(
         connect: Duration = .seconds(4),
         clientIdle: Duration = .seconds(30 * 60),
         serverIdle: Duration = .seconds(30 * 60),
         shutdown: Duration = .seconds(30),
-        queue: Duration = .seconds(5)
+        queue: Duration = .seconds(5),
+        startupAnswer: Duration = .seconds(5)
     ) {
         self.connect = connect
         self.clientIdle = clientIdle
         self.serverIdle = serverIdle
         self.shutdown = shutdown
         self.queue = queue
+        self.startupAnswer = startupAnswer
     }
 }
 

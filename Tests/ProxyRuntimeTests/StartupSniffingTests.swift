@@ -81,6 +81,67 @@ extension SocketTests {
             #expect(stats?.heldTotal == 1)
         }
 
+        @Test func aRouteChangeSendsAStartUpTheOldNodeNeverAnsweredToTheNewNode() throws {
+            let silent = try FakePostgres { fd, _ in _ = try? TestSocket.readToEnd(fd) }
+            let next = try FakePostgres.accepting(keyBase: 300)
+            defer { silent.stop(); next.stop() }
+            let proxy = try ProxyHarness(clusterConfiguration(holdTimeout: .seconds(10)))
+            defer { proxy.stop() }
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node1", silent.port)], closesStaleSessions: true))
+            let client = try TestSocket.connect(port: proxy.port("primary"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, Wire.startup())
+            #expect(eventually { silent.startups.withLock { $0.count } == 1 })
+            // A failover before node1 answered: the client is not bound to node1 yet, so it follows.
+            setRoute(proxy, "primary", ListenerRoute(state: .hold(reason: "failover"), servers: [], closesStaleSessions: true))
+            #expect(eventually { proxy.statistics().listeners["primary"]?.held == 1 })
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node2", next.port, generation: 2)], closesStaleSessions: true))
+            let answer = try Wire.readStartupAnswer(client)
+            #expect(Wire.key(in: answer.events) != nil)
+            #expect(next.startups.withLock { $0 } == [Wire.startup()])
+            let counters = proxy.statistics().listeners["primary"]?.counters
+            #expect(counters?.movedByRouteChange == 1)
+            #expect(counters?.closedByRouteChange == 0)
+        }
+
+        @Test func aNodeThatNeverAnswersTheStartUpIsGivenUpAfterTheStartupAnswerTimeout() throws {
+            let silent = try FakePostgres { fd, _ in _ = try? TestSocket.readToEnd(fd) }
+            defer { silent.stop() }
+            let base = clusterConfiguration(holdTimeout: .milliseconds(1500))
+            let configuration = ProxyConfiguration(
+                timeouts: Timeouts(startupAnswer: .milliseconds(300)), listeners: base.listeners, cluster: base.cluster)
+            let proxy = try ProxyHarness(configuration)
+            defer { proxy.stop() }
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node1", silent.port)], closesStaleSessions: true))
+            let client = try TestSocket.connect(port: proxy.port("primary"), timeoutSeconds: 8)
+            defer { close(client) }
+            try TestSocket.writeAll(client, Wire.startup())
+            let fields = try #require(Wire.error(in: try Wire.readStartupAnswer(client).events))
+            #expect(fields.sqlstate == "57P03")
+            #expect(fields.message?.contains("node1 did not answer the start-up within 300ms") == true)
+            // Replayed on the only node within the hold before the refusal.
+            #expect(silent.startups.withLock { $0.count } >= 2)
+        }
+
+        @Test func aReplicaThatNeverAnswersTheStartUpIsSkippedForOneThatDoes() throws {
+            let silent = try FakePostgres { fd, _ in _ = try? TestSocket.readToEnd(fd) }
+            let healthy = try FakePostgres.accepting(keyBase: 500)
+            defer { silent.stop(); healthy.stop() }
+            let base = clusterConfiguration(holdTimeout: .seconds(10))
+            let proxy = try ProxyHarness(ProxyConfiguration(
+                timeouts: Timeouts(startupAnswer: .milliseconds(300)), listeners: base.listeners, cluster: base.cluster))
+            defer { proxy.stop() }
+            setRoute(proxy, "replicas", ListenerRoute(
+                state: .ready, servers: [server("node1", silent.port), server("node2", healthy.port)], closesStaleSessions: true))
+            for _ in 0..<4 {
+                let client = try TestSocket.connect(port: proxy.port("replicas"), timeoutSeconds: 8)
+                defer { close(client) }
+                try TestSocket.writeAll(client, Wire.startup())
+                #expect(Wire.key(in: try Wire.readStartupAnswer(client).events) != nil)
+            }
+            #expect(healthy.startups.withLock { $0.count } == 4)
+        }
+
         @Test func heldClientIsConnectedOnceTheRouteBecomesReady() throws {
             let node = try FakePostgres.accepting(keyBase: 100)
             defer { node.stop() }

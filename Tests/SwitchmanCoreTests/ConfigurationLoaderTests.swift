@@ -67,6 +67,7 @@ struct ConfigurationLoaderTests {
               server_idle: 2h
               shutdown: 0
               queue: 1s
+              startup_answer: 1500ms
             log_sessions: off
             splice: "on"
             pipe_size: 64KiB
@@ -107,7 +108,8 @@ struct ConfigurationLoaderTests {
         let expected = ProxyConfiguration(
             threads: 3,
             maxconn: 500,
-            timeouts: Timeouts(connect: .milliseconds(250), clientIdle: .seconds(3_600), serverIdle: .seconds(7_200), shutdown: .zero, queue: .seconds(1)),
+            timeouts: Timeouts(connect: .milliseconds(250), clientIdle: .seconds(3_600), serverIdle: .seconds(7_200), shutdown: .zero, queue: .seconds(1),
+                               startupAnswer: .milliseconds(1500)),
             logSessions: false,
             splice: .on,
             pipeSize: 64 << 10,

@@ -72,7 +72,8 @@ struct ConfigurationDecoder {
             clientIdle: try reader.duration("client_idle", atLeast: positive) ?? defaults.clientIdle,
             serverIdle: try reader.duration("server_idle", atLeast: positive) ?? defaults.serverIdle,
             shutdown: try reader.duration("shutdown") ?? defaults.shutdown,
-            queue: try reader.duration("queue") ?? defaults.queue
+            queue: try reader.duration("queue") ?? defaults.queue,
+            startupAnswer: try reader.duration("startup_answer", atLeast: positive) ?? defaults.startupAnswer
         )
     }
 

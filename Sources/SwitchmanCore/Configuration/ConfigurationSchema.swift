@@ -7,7 +7,7 @@ enum ConfigurationSchema {
         "buffer_size", "tcp_keepalive", "resolve_ttl", "listeners", "stats", "cluster",
     ]
     /// Keys of `timeouts:`.
-    static let timeouts = ["connect", "client_idle", "server_idle", "shutdown", "queue"]
+    static let timeouts = ["connect", "client_idle", "server_idle", "shutdown", "queue", "startup_answer"]
     /// Keys of `tcp_keepalive:` when it is a mapping.
     static let tcpKeepalive = ["idle", "interval", "count"]
     /// Keys of one entry of `listeners:`.
