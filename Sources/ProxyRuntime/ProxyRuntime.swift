@@ -194,6 +194,7 @@ public final class ProxyRuntime: Sendable {
                     total.buffersInUse += part.buffersInUse
                     total.pipesInUse += part.pipesInUse
                     total.pipeDenials += part.pipeDenials
+                    total.routeServersCached = max(total.routeServersCached, part.routeServersCached)
                 }
                 for (name, shared) in listenerShared where total.listeners[name] != nil {
                     total.listeners[name]?.current = shared.current.load(ordering: .relaxed)

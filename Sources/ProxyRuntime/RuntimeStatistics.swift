@@ -14,6 +14,8 @@ public struct RuntimeStatistics: Sendable {
     public var pipeDenials = 0
     /// Session log lines dropped because the log writer fell behind.
     public var droppedLogLines = 0
+    /// Largest route-server counter cache of any loop (internal: shows the cache is pruned).
+    var routeServersCached = 0
 
     public init() {}
 }

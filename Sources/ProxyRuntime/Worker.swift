@@ -106,6 +106,10 @@ final class Worker: @unchecked Sendable {
     func updateRoutes(_ routes: [String: ListenerRoute]) -> Int {
         var closed = 0
         for (name, route) in routes { latestRoutes[name] = route }
+        // Each leader term is a new RouteServer: forget those no route names any more (sessions
+        // keep their own reference to the counter they hold).
+        let routed = Set(latestRoutes.values.flatMap(\.servers))
+        serverShared = serverShared.filter { routed.contains($0.key) }
         // Listeners removed or rebound by a reload still own draining sessions: they follow the routes
         // of their name too, so no session outlives its leader's term.
         var retired: [ObjectIdentifier: ListenerRuntime] = [:]
@@ -438,7 +442,8 @@ final class Worker: @unchecked Sendable {
         return WorkerStatistics(
             listeners: perListener, held: heldNow, queued: queuedNow, servers: serverTallies.mapValues(\.counters),
             sessions: sessions.count, buffersInUse: lenders.reduce(0) { $0 + $1.buffers.inUse },
-            pipesInUse: lenders.reduce(0) { $0 + $1.pipes.inUse }, pipeDenials: pools.pipes.denials)
+            pipesInUse: lenders.reduce(0) { $0 + $1.pipes.inUse }, pipeDenials: pools.pipes.denials,
+            routeServersCached: serverShared.count)
     }
 
     // MARK: - Logging
@@ -524,6 +529,8 @@ struct WorkerStatistics: Sendable {
     var buffersInUse: Int
     var pipesInUse: Int
     var pipeDenials: Int
+    /// Entries of the loop's route-server → counter cache.
+    var routeServersCached: Int
 }
 
 /// Carries a loop-confined completion through the resolver's @Sendable hop and back to the same loop.

@@ -77,6 +77,21 @@ struct RouteUpdateTests {
         #expect(try TestSocket.readExactly(client, 5) == Array("hello".utf8))
     }
 
+    @Test func leaderTermsThatEndedLeaveNoServerCounterBehind() throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]))
+        defer { proxy.stop() }
+        for generation in 1...20 as ClosedRange<UInt64> {
+            setRoute(proxy, "primary", route(echo, name: "node\(generation % 2)", generation: generation))
+            let client = try TestSocket.connect(port: proxy.port("primary"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, [UInt8(generation)])
+            #expect(try TestSocket.readExactly(client, 1) == [UInt8(generation)])
+        }
+        #expect(proxy.statistics().routeServersCached == 1)
+    }
+
     @Test func theSameLeaderInANewTermIsStaleToo() throws {
         let echo = try TestServer.echo()
         defer { echo.stop() }
