@@ -1,9 +1,11 @@
+import SwitchmanCore
+
 /// The data plane's counters summed over every event loop at one moment.
 public struct RuntimeStatistics: Sendable {
     /// Per listener name.
     public var listeners: [String: ListenerStatistics] = [:]
-    /// Per server key (`name@host:port`).
-    public var servers: [String: ServerStatistics] = [:]
+    /// Per server.
+    public var servers: [ServerKey: ServerStatistics] = [:]
     /// Sessions open now, all listeners.
     public var sessions = 0
     /// Read/write buffers lent out now.

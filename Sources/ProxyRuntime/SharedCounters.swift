@@ -1,4 +1,5 @@
 import Synchronization
+import SwitchmanCore
 
 /// Limits and counts that span every event loop: sessions in total, per listener, per server, and
 /// sessions held during a failover. Atomics only; read and written from any loop thread.
@@ -12,7 +13,7 @@ final class SharedCounters: Sendable {
     /// Loops that paused a listener because a limit was reached; a freed slot wakes them.
     let pausedListeners = Atomic<Int>(0)
     private let listeners = Mutex<[String: ListenerShared]>([:])
-    private let servers = Mutex<[String: ServerShared]>([:])
+    private let servers = Mutex<[ServerKey: ServerShared]>([:])
 
     init(maxconn: Int) {
         self.maxconn = Atomic(maxconn)
@@ -35,8 +36,8 @@ final class SharedCounters: Sendable {
         }
     }
 
-    /// The counters of a server, by its key (`name@host:port`), created on first use.
-    func server(_ key: String) -> ServerShared {
+    /// The counters of a server, created on first use.
+    func server(_ key: ServerKey) -> ServerShared {
         servers.withLock { table in
             if let existing = table[key] { return existing }
             let fresh = ServerShared()
@@ -46,7 +47,7 @@ final class SharedCounters: Sendable {
     }
 
     /// Current sessions per server key (for leastconn and stats).
-    func serverSessions() -> [String: Int] {
+    func serverSessions() -> [ServerKey: Int] {
         servers.withLock { table in table.mapValues { $0.current.load(ordering: .relaxed) } }
     }
 }

@@ -26,7 +26,7 @@ final class Worker: @unchecked Sendable {
     private(set) var listeners: [String: ListenerRuntime] = [:]
     private var sessions: [UInt64: Session] = [:]
     /// Per-server counters of this loop, by server key.
-    private var serverTallies: [String: ServerTally] = [:]
+    private var serverTallies: [ServerKey: ServerTally] = [:]
     /// Cross-loop counters by route server, so choosing a server builds no String key after the first time.
     private var serverShared: [RouteServer: ServerShared] = [:]
     private var draining = false
@@ -187,12 +187,10 @@ final class Worker: @unchecked Sendable {
 
     private func counter(for server: RouteServer) -> ServerShared {
         if let existing = serverShared[server] { return existing }
-        let counter = shared.server(Self.serverKey(server))
+        let counter = shared.server(server.key)
         serverShared[server] = counter
         return counter
     }
-
-    static func serverKey(_ server: RouteServer) -> String { "\(server.name)@\(server.endpoint)" }
 
     /// Puts a session on hold until the listener's route changes (at most `cluster.hold_max` at once,
     /// at most `cluster.hold_timeout` long).
@@ -257,7 +255,7 @@ final class Worker: @unchecked Sendable {
     }
 
     private func tally(for server: RouteServer) -> ServerTally {
-        let key = Self.serverKey(server)
+        let key = server.key
         if let existing = serverTallies[key] { return existing }
         let fresh = ServerTally()
         serverTallies[key] = fresh
@@ -524,7 +522,7 @@ struct WorkerStatistics: Sendable {
     var listeners: [String: ListenerCounters]
     var held: [String: Int]
     var queued: [String: Int]
-    var servers: [String: ServerCounters]
+    var servers: [ServerKey: ServerCounters]
     var sessions: Int
     var buffersInUse: Int
     var pipesInUse: Int

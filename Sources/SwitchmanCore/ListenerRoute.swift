@@ -30,6 +30,27 @@ public struct ListenerRoute: Sendable, Equatable {
     }
 }
 
+/// A server's identity for counting: its name and where it is, across every leader term. The one
+/// key the data plane's counters and the stats page share (`name@host:port` when printed).
+public struct ServerKey: Sendable, Hashable, CustomStringConvertible {
+    /// Member name for cluster routes, `host:port` for static servers.
+    public let name: String
+    /// Where it is reached.
+    public let endpoint: Endpoint
+
+    public init(name: String, endpoint: Endpoint) {
+        self.name = name
+        self.endpoint = endpoint
+    }
+
+    /// The key of a static listener's server, named by its address.
+    public init(staticServer endpoint: Endpoint) {
+        self.init(name: endpoint.description, endpoint: endpoint)
+    }
+
+    public var description: String { "\(name)@\(endpoint)" }
+}
+
 /// One candidate of a route.
 public struct RouteServer: Sendable, Hashable {
     /// Member name for cluster routes, `host:port` for static servers.
@@ -45,4 +66,7 @@ public struct RouteServer: Sendable, Hashable {
         self.endpoint = endpoint
         self.generation = generation
     }
+
+    /// The server's identity without its term.
+    public var key: ServerKey { ServerKey(name: name, endpoint: endpoint) }
 }

@@ -27,7 +27,7 @@ final class StatsAssembler: Sendable {
         var configuration: ProxyConfiguration
         var configPath: String
         var rates: [String: Rates] = [:]
-        var servers: [String: ServerHealth] = [:]
+        var servers: [ServerKey: ServerHealth] = [:]
         var reloads: UInt64 = 0
         var reloadFailures: UInt64 = 0
         var lastReload: ReloadStats?
@@ -142,7 +142,7 @@ final class StatsAssembler: Sendable {
                     bytesOutPerSecond: rates.bytesOut.rate(now: second)))
                 if listener.role == .static {
                     for server in listener.servers {
-                        let key = "\(server)@\(server)"
+                        let key = ServerKey(staticServer: server)
                         let figures = statistics.servers[key] ?? ServerStatistics()
                         let health = state.servers[key]
                         members.append(MemberStats(
@@ -159,8 +159,8 @@ final class StatsAssembler: Sendable {
                 for index in clusterMembers.indices {
                     // A member's traffic is the sum over every server key with its name (a node keeps its
                     // name across terms; the key also carries its address).
-                    let prefix = clusterMembers[index].name + "@"
-                    for (key, figures) in statistics.servers where key.hasPrefix(prefix) {
+                    let name = clusterMembers[index].name
+                    for (key, figures) in statistics.servers where key.name == name {
                         clusterMembers[index].sessionsCurrent += figures.current
                         clusterMembers[index].sessionsTotal += figures.counters.sessionsTotal
                         clusterMembers[index].bytesIn += figures.counters.bytesIn
