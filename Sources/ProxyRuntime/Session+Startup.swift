@@ -445,11 +445,11 @@ extension Session {
         serverCounter?.release()
         serverCounter = nil
         server = nil
-        worker.leaveWaitingLists(self)
+        worker.waitingRoom.leave(self)
         retryAt = 0
         state = .cancelling
         startup = nil
-        worker.forwardCancel(for: self, key: key, packet: packet)
+        worker.cancelRouter.forward(for: self, key: key, packet: packet)
     }
 
     /// Records the node's BackendKeyData so a CancelRequest for it goes to this node only.
@@ -472,7 +472,7 @@ extension Session {
                 end: reason, listener: listener.name, cluster: clusterName, lastWait: lastWait)
         else { return false }
         state = .refusing
-        worker.leaveWaitingLists(self)
+        worker.waitingRoom.leave(self)
         retryAt = 0
         startup.refusal = (reason, refusal.errorResponse)
         startup.deadline = worker.loop.now &+ Self.refusalGrace.nanoseconds

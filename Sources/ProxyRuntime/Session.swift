@@ -180,7 +180,7 @@ final class Session: EventHandler, @unchecked Sendable {
         let route = listener.route
         switch route.state {
         case .hold(let reason):
-            worker.hold(self, reason: reason)
+            worker.waitingRoom.hold(self, reason: reason)
             return
         case .unavailable(let reason):
             end(.noBackend(reason))
@@ -188,14 +188,14 @@ final class Session: EventHandler, @unchecked Sendable {
         case .ready:
             break
         }
-        let choice = worker.select(for: listener, excluding: triedServers)
+        let choice = worker.slots.select(for: listener, excluding: triedServers)
         switch choice {
         case .server(let chosen, let counter):
             server = chosen
             serverCounter = counter
             connect(to: chosen)
         case .allBusy:
-            worker.enqueue(self)
+            worker.waitingRoom.enqueue(self)
         case .exhausted:
             if triedServers.isEmpty {
                 end(.noBackend("listener \(listener.name) has no server"))
@@ -217,7 +217,7 @@ final class Session: EventHandler, @unchecked Sendable {
     func retryAfterPause(reason: String) {
         triedServers.removeAll()
         if listener.configuration.role != .static {
-            worker.hold(self, reason: reason)
+            worker.waitingRoom.hold(self, reason: reason)
             guard state == .waiting else { return }
         }
         let exponent = UInt64(min(pauses, 5))
@@ -390,7 +390,7 @@ final class Session: EventHandler, @unchecked Sendable {
             if retryAt != 0 {
                 if now >= retryAt {
                     retryAt = 0
-                    worker.leaveWaitingLists(self)
+                    worker.waitingRoom.leave(self)
                     pickServer()
                     return
                 }

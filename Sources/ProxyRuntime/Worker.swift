@@ -3,8 +3,10 @@ import PosixIO
 import Reactor
 import SwitchmanCore
 
-/// The proxy's state on one event loop: its listeners' sockets, its sessions, pools, address cache
-/// and counters. Every method runs on `loop`'s thread (the runtime posts work to it).
+/// The proxy's state on one event loop: its listeners and their sessions, the pools their pumps
+/// borrow from, the name cache, and the session log lines. Choosing servers (``ServerSlots``),
+/// waiting for one (``WaitingRoom``) and routing cancel requests (``CancelRouter``) have types of
+/// their own. Every method runs on `loop`'s thread (the runtime posts work to it).
 final class Worker: @unchecked Sendable {
     // @unchecked: confined to `loop`'s thread; other threads only post closures to it.
 
@@ -13,8 +15,12 @@ final class Worker: @unchecked Sendable {
     let logger: Logger
     let sessionLog: SessionLog?
     let resolver: AddressResolver
-    /// Cancel keys → nodes, shared by every loop.
-    let cancelTable: CancelTable
+    /// Server choice and `server_maxconn` slots.
+    let slots: ServerSlots
+    /// Sessions held for a route or queued for a slot.
+    let waitingRoom: WaitingRoom
+    /// Cancel requests to their nodes (set in init: it refers back to the worker).
+    private(set) var cancelRouter: CancelRouter!
     private(set) var configuration: ProxyConfiguration
     /// The current timeouts, boxed once per configuration and shared by the sessions it starts.
     private(set) var timeoutSettings: TimeoutSettings
@@ -25,16 +31,10 @@ final class Worker: @unchecked Sendable {
     private var nextSessionID: UInt64
     private(set) var listeners: [String: ListenerRuntime] = [:]
     private var sessions: [UInt64: Session] = [:]
-    /// Per-server counters of this loop, by server key.
-    private var serverTallies: [ServerKey: ServerTally] = [:]
-    /// Cross-loop counters by route server, so choosing a server builds no String key after the first time.
-    private var serverShared: [RouteServer: ServerShared] = [:]
     private var draining = false
     /// The last route published for each listener name (also names this loop has no listener for yet).
     private var latestRoutes: [String: ListenerRoute] = [:]
     private var drainCompletion: (@Sendable () -> Void)?
-    /// Cancel requests being forwarded, by the id of the session that carries them.
-    private var cancelForwarders: [UInt64: CancelForwarder] = [:]
 
     init(loop: EventLoop, configuration: ProxyConfiguration, shared: SharedCounters, resolver: AddressResolver,
          logger: Logger, sessionLog: SessionLog?, cancelTable: CancelTable = CancelTable()) {
@@ -42,7 +42,8 @@ final class Worker: @unchecked Sendable {
         self.configuration = configuration
         self.shared = shared
         self.resolver = resolver
-        self.cancelTable = cancelTable
+        slots = ServerSlots(shared: shared)
+        waitingRoom = WaitingRoom(loop: loop, shared: shared, cluster: configuration.cluster)
         self.logger = logger
         self.sessionLog = sessionLog
         timeoutSettings = TimeoutSettings(configuration.timeouts)
@@ -52,7 +53,11 @@ final class Worker: @unchecked Sendable {
         addressCache = AddressCache(ttlNanoseconds: configuration.resolveTTL.nanoseconds)
         // Session ids are unique across loops: the loop index sits in the top byte.
         nextSessionID = UInt64(loop.index) << 56
+        cancelRouter = CancelRouter(worker: self, table: cancelTable)
     }
+
+    /// Cancel keys → nodes, shared by every loop.
+    var cancelTable: CancelTable { cancelRouter.table }
 
     // MARK: - Listeners
 
@@ -77,12 +82,13 @@ final class Worker: @unchecked Sendable {
         guard let listener = listeners.removeValue(forKey: name) else { return }
         listener.retire()
         // Sessions still waiting for a server have nothing to drain: refuse them now.
-        for session in listener.held + listener.queued { session.end(.shutdown) }
+        waitingRoom.endAll(of: listener)
     }
 
     /// Applies a reloaded configuration: new sessions use the new values, live ones keep theirs.
     func apply(_ configuration: ProxyConfiguration) {
         self.configuration = configuration
+        waitingRoom.apply(configuration.cluster)
         if configuration.timeouts != timeoutSettings.value { timeoutSettings = TimeoutSettings(configuration.timeouts) }
         addressCache.ttlNanoseconds = configuration.resolveTTL.nanoseconds
         if configuration.bufferSize != pools.buffers.bufferSize || configuration.pipeSize != pools.pipes.pipeSize
@@ -109,7 +115,7 @@ final class Worker: @unchecked Sendable {
         // Each leader term is a new RouteServer: forget those no route names any more (sessions
         // keep their own reference to the counter they hold).
         let routed = Set(latestRoutes.values.flatMap(\.servers))
-        serverShared = serverShared.filter { routed.contains($0.key) }
+        slots.forgetServers(notIn: routed)
         // Listeners removed or rebound by a reload still own draining sessions: they follow the routes
         // of their name too, so no session outlives its leader's term.
         var retired: [ObjectIdentifier: ListenerRuntime] = [:]
@@ -137,12 +143,7 @@ final class Worker: @unchecked Sendable {
             }
             switch route.state {
             case .ready, .unavailable:
-                let waiting = listener.held
-                listener.held.removeAll()
-                for session in waiting {
-                    shared.held.subtract(1, ordering: .relaxed)
-                    session.resume()
-                }
+                waitingRoom.releaseHeld(of: listener)
             case .hold:
                 break
             }
@@ -160,71 +161,13 @@ final class Worker: @unchecked Sendable {
         session.start()
     }
 
-    /// Chooses a server for a session, honouring `server_maxconn` (the slot is taken here, atomically,
-    /// since another loop may take the last one between the choice and the connect).
-    func select(for listener: ListenerRuntime, excluding tried: Set<String>) -> Selection {
-        let candidates = listener.route.servers
-        var skipped = Set(candidates.filter { tried.contains($0.name) })
-        var lostRaces = false
-        for _ in 0...candidates.count {
-            let choice = listener.selector.pick(
-                from: candidates, sessions: { self.counter(for: $0).current.load(ordering: .relaxed) },
-                limit: listener.configuration.serverMaxconn, tried: skipped)
-            switch choice {
-            case .server(let server):
-                let counter = counter(for: server)
-                if counter.tryAcquire(limit: listener.configuration.serverMaxconn) { return .server(server, counter) }
-                skipped.insert(server)  // another loop took its last slot meanwhile
-                lostRaces = true
-            case .allBusy:
-                return .allBusy
-            case .exhausted:
-                return lostRaces ? .allBusy : .exhausted
-            }
-        }
-        return .allBusy
-    }
-
-    private func counter(for server: RouteServer) -> ServerShared {
-        if let existing = serverShared[server] { return existing }
-        let counter = shared.server(server.key)
-        serverShared[server] = counter
-        return counter
-    }
-
-    /// Puts a session on hold until the listener's route changes (at most `cluster.hold_max` at once,
-    /// at most `cluster.hold_timeout` long).
-    func hold(_ session: Session, reason: String) {
-        session.lastWait = .hold
-        let holdMax = configuration.cluster?.holdMax ?? 1000
-        if shared.held.add(1, ordering: .relaxed).newValue > holdMax {
-            shared.held.subtract(1, ordering: .relaxed)
-            session.end(.noBackend("\(reason); hold queue full (\(holdMax))"))
-            return
-        }
-        let timeout = configuration.cluster?.holdTimeout ?? .seconds(30)
-        if session.waitDeadline == 0 {
-            session.waitDeadline = loop.now &+ timeout.nanoseconds
-            session.listener.counters.heldTotal += 1
-        }
-        session.waitReason = "\(reason), held \(timeout.humanReadable)"
-        session.listener.held.append(session)
-        session.armTimer(session.waitDeadline)
-    }
-
-    /// Queues a session until a server of its listener has a free slot (up to `timeouts.queue`).
-    func enqueue(_ session: Session) {
-        let listener = session.listener
-        session.lastWait = .queue
-        if listener.queued.count >= listener.configuration.queueMax {
-            session.end(.noBackend("every server of \(listener.name) is at server_maxconn and the queue is full"))
-            return
-        }
-        listener.queued.append(session)
-        listener.shared.queued.add(1, ordering: .relaxed)
-        if session.waitDeadline == 0 { session.waitDeadline = loop.now &+ session.timeouts.queue.nanoseconds }
-        session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue.humanReadable))"
-        session.armTimer(session.waitDeadline)
+    /// A session's connect completed: count it for its server.
+    func connected(_ session: Session) {
+        guard let server = session.server else { return }
+        let tally = slots.tally(for: server)
+        tally.counters.sessionsTotal += 1
+        // Cached on the session so counting bytes costs no key building or hashing.
+        session.serverTally = tally
     }
 
     /// Looks `endpoint` up (cache first, then the resolver thread) and calls back on this loop.
@@ -246,22 +189,6 @@ final class Worker: @unchecked Sendable {
 
     func forgetAddress(_ endpoint: Endpoint) { addressCache.forget(endpoint) }
 
-    func connected(_ session: Session) {
-        guard let server = session.server else { return }
-        let tally = tally(for: server)
-        tally.counters.sessionsTotal += 1
-        // Cached on the session so counting bytes costs no key building or hashing.
-        session.serverTally = tally
-    }
-
-    private func tally(for server: RouteServer) -> ServerTally {
-        let key = server.key
-        if let existing = serverTallies[key] { return existing }
-        let fresh = ServerTally()
-        serverTallies[key] = fresh
-        return fresh
-    }
-
     /// A start-up was refused by `server` (57P03, or a close before any answer) and is replayed elsewhere.
     func startupReplayed(_ session: Session, server: RouteServer, reason: String) {
         session.listener.counters.retries += 1
@@ -271,59 +198,10 @@ final class Worker: @unchecked Sendable {
             metadata: ["listener": "\(session.listener.name)", "session": "\(session.id)", "backend": "\(server.name)"])
     }
 
-    /// Forwards a CancelRequest: to the node of its key when known, else to every node that may
-    /// serve the session (see ``cancelTargets(for:)``). The session ends once the nodes closed
-    /// their side (or the connect timeout passed).
-    func forwardCancel(for session: Session, key: CancelKey, packet: [UInt8]) {
-        let listener = session.listener
-        let targets: [CancelForwarder.Target]
-        let detail: String
-        if let entry = cancelTable.lookup(key) {
-            targets = [.address(entry.address)]
-            detail = "to \(entry.server)"
-        } else {
-            targets = cancelTargets(for: listener)
-            detail = "key unknown, broadcast to \(targets.count) node(s)"
-            listener.counters.cancelRequestsBroadcast += 1
-        }
-        listener.counters.cancelRequestsForwarded += 1
-        let sessionID = session.id
-        let forwarder = CancelForwarder(worker: self, packet: packet, targets: targets.count) { [weak self, weak session] delivered in
-            self?.cancelForwarders[sessionID] = nil
-            session?.end(.cancelForwarded("\(detail), delivered to \(delivered)"))
-        }
-        cancelForwarders[sessionID] = forwarder
-        forwarder.start(targets, timeout: session.timeouts.connect)
-    }
-
-    /// Where a cancel request with an unknown key goes: every node with a live session of the
-    /// listener's cancel group (a static listener, or the whole cluster), plus the servers of the
-    /// current routes (the listener's own when static; every cluster listener's otherwise).
-    func cancelTargets(for listener: ListenerRuntime) -> [CancelForwarder.Target] {
-        var addresses = Set<SocketAddress>()
-        var targets: [CancelForwarder.Target] = []
-        for address in cancelTable.liveServers(group: listener.cancelGroup) where addresses.insert(address).inserted {
-            targets.append(.address(address))
-        }
-        let routed = listener.configuration.role == .static
-            ? [listener] : listeners.values.filter { $0.configuration.role != .static }
-        var endpoints = Set<Endpoint>()
-        for other in routed {
-            for server in other.route.servers {
-                if let literal = SocketAddress(literal: server.endpoint.host, port: server.endpoint.port) {
-                    if addresses.insert(literal).inserted { targets.append(.address(literal)) }
-                } else if endpoints.insert(server.endpoint).inserted {
-                    targets.append(.endpoint(server.endpoint))
-                }
-            }
-        }
-        return targets
-    }
-
     func connectFailed(_ session: Session, server: RouteServer, error: String) {
         session.listener.counters.connectErrors += 1
         session.listener.counters.retries += 1
-        tally(for: server).counters.connectErrors += 1
+        slots.tally(for: server).counters.connectErrors += 1
         logger.warning(
             "connect to \(server.name) (\(server.endpoint)) failed: \(error)",
             metadata: ["listener": "\(session.listener.name)", "session": "\(session.label)", "backend": "\(server.name)"])
@@ -342,32 +220,19 @@ final class Worker: @unchecked Sendable {
     func sessionEnded(_ session: Session, reason: SessionEnd, wasEstablished: Bool) {
         sessions[session.id] = nil
         let listener = session.listener
-        leaveWaitingLists(session)
-        cancelForwarders.removeValue(forKey: session.id)?.stop()
+        waitingRoom.leave(session)
+        cancelRouter.sessionEnded(session.id)
         if case .noBackend = reason { listener.counters.noBackend += 1 }
         listener.shared.release()
         shared.releaseSession()
-        if let sessionLog, configuration.logSessions { sessionLog.append(logLine(session, reason: reason)) }
+        if let sessionLog, configuration.logSessions { sessionLog.append(SessionLogLine.render(session, reason: reason, format: sessionLog.format, now: loop.now)) }
         slotFreed(listener: listener)
         if draining && sessions.isEmpty { finishDrain() }
     }
 
-    /// Takes a session off its listener's hold and queue lists (it ends, refuses or cancels).
-    func leaveWaitingLists(_ session: Session) {
-        let listener = session.listener
-        if let index = listener.held.firstIndex(where: { $0 === session }) {
-            listener.held.remove(at: index)
-            shared.held.subtract(1, ordering: .relaxed)
-        }
-        if let index = listener.queued.firstIndex(where: { $0 === session }) {
-            listener.queued.remove(at: index)
-            listener.shared.queued.subtract(1, ordering: .relaxed)
-        }
-    }
-
     /// A session ended: a queued session may take its server slot, a paused listener may accept again.
     private func slotFreed(listener: ListenerRuntime) {
-        if !listener.queued.isEmpty { retryQueue(listener) }
+        if !listener.queued.isEmpty { waitingRoom.retryQueued(of: listener) }
         for other in listeners.values where other.paused { other.resume() }
         if shared.pausedListeners.load(ordering: .relaxed) > 0 || listener.shared.queued.load(ordering: .relaxed) > 0 {
             onSlotFreedElsewhere?(listener.name)
@@ -377,19 +242,9 @@ final class Worker: @unchecked Sendable {
     /// Set by the runtime: tells the other loops that a slot was freed here.
     var onSlotFreedElsewhere: ((String) -> Void)?
 
-    /// Lets queued sessions of `listener` try again (a server slot may be free).
-    func retryQueue(_ listener: ListenerRuntime) {
-        let waiting = listener.queued
-        listener.queued.removeAll()
-        listener.shared.queued.subtract(waiting.count, ordering: .relaxed)
-        for session in waiting {
-            session.resume()
-        }
-    }
-
     /// A slot was freed on another loop.
     func slotFreedElsewhere(listenerName: String) {
-        if let listener = listeners[listenerName], !listener.queued.isEmpty { retryQueue(listener) }
+        if let listener = listeners[listenerName], !listener.queued.isEmpty { waitingRoom.retryQueued(of: listener) }
         for other in listeners.values where other.paused { other.resume() }
     }
 
@@ -401,9 +256,7 @@ final class Worker: @unchecked Sendable {
         draining = true
         drainCompletion = completion
         for listener in listeners.values { listener.retire() }
-        for listener in listeners.values {
-            for session in listener.held + listener.queued { session.end(.shutdown) }
-        }
+        for listener in listeners.values { waitingRoom.endAll(of: listener) }
         if sessions.isEmpty {
             finishDrain()
             return
@@ -438,62 +291,18 @@ final class Worker: @unchecked Sendable {
         retiredPools.removeAll { !$0.lentOut }
         let lenders = [pools] + retiredPools
         return WorkerStatistics(
-            listeners: perListener, held: heldNow, queued: queuedNow, servers: serverTallies.mapValues(\.counters),
+            listeners: perListener, held: heldNow, queued: queuedNow, servers: slots.tallies.mapValues(\.counters),
             sessions: sessions.count, buffersInUse: lenders.reduce(0) { $0 + $1.buffers.inUse },
             pipesInUse: lenders.reduce(0) { $0 + $1.pipes.inUse }, pipeDenials: pools.pipes.denials,
-            routeServersCached: serverShared.count)
+            routeServersCached: slots.cachedServers)
     }
 
-    // MARK: - Logging
-
-    private func logLine(_ session: Session, reason: SessionEnd) -> String {
-        let now = loop.now
-        let duration = Double(now &- session.acceptedAt) / 1e9
-        let connect = session.establishedAt > 0 ? Double(session.establishedAt &- session.acceptedAt) / 1e3 / 1e3 : -1
-        let backend = session.server.map { "\($0.name)" } ?? "-"
-        let client = session.peer.map { "\($0)" } ?? "-"
-        switch sessionLog?.format ?? .text {
-        case .text:
-            return "session=\(session.label) client=\(client) listener=\(session.listener.name) backend=\(backend) "
-                + "bytes_in=\(session.bytesToServer) bytes_out=\(session.bytesToClient) "
-                + "connect_ms=\(formatMillis(connect)) duration_s=\(formatSeconds(duration)) end=\(reason.code)"
-                + (reasonDetail(reason).map { " detail=\"\($0)\"" } ?? "")
-        case .json:
-            var line = "{\"session\":\"\(session.label)\",\"client\":\"\(client)\",\"listener\":\(JSONText.quoted(session.listener.name)),"
-            line += "\"backend\":\(JSONText.quoted(backend)),\"bytes_in\":\(session.bytesToServer),\"bytes_out\":\(session.bytesToClient),"
-            line += "\"connect_ms\":\(formatMillis(connect)),\"duration_s\":\(formatSeconds(duration)),\"end\":\"\(reason.code)\""
-            if let detail = reasonDetail(reason) { line += ",\"detail\":\(JSONText.quoted(detail))" }
-            return line + "}"
-        }
-    }
-
-    private func reasonDetail(_ reason: SessionEnd) -> String? {
-        switch reason {
-        case .connectFailed(let d), .noBackend(let d), .error(let d), .routeChanged(let d), .cancelForwarded(let d): return d
-        default: return nil
-        }
-    }
-}
-
-/// What ``Worker/select(for:excluding:)`` found.
-enum Selection {
-    /// Connect here; the server slot is already taken.
-    case server(RouteServer, ServerShared)
-    /// Every untried candidate is at its `server_maxconn`: queue.
-    case allBusy
-    /// No untried candidate is left.
-    case exhausted
 }
 
 /// Timeouts in a box sessions share.
 final class TimeoutSettings {
     let value: Timeouts
     init(_ value: Timeouts) { self.value = value }
-}
-
-/// One loop's counters for one server, in a box sessions can hold on to.
-final class ServerTally {
-    var counters = ServerCounters()
 }
 
 /// One loop's counters for one server.
@@ -537,12 +346,3 @@ private final class CompletionBox: @unchecked Sendable {
     let completion: (Result<[SocketAddress], ResolutionError>) -> Void
     init(_ completion: @escaping (Result<[SocketAddress], ResolutionError>) -> Void) { self.completion = completion }
 }
-
-private func formatMillis(_ value: Double) -> String {
-    value < 0 ? "-1" : String(Double(Int(value * 1000)) / 1000)
-}
-
-private func formatSeconds(_ value: Double) -> String {
-    String(Double(Int(value * 1000)) / 1000)
-}
-
