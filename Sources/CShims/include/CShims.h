@@ -2,7 +2,8 @@
 #define SWITCHMAN_CSHIMS_H
 // What Swift's Glibc module leaves out: epoll, eventfd, timerfd, and the _GNU_SOURCE calls (splice,
 // pipe2, accept4, F_SETPIPE_SZ). _GNU_SOURCE is defined only in the .c file: defining it in a header
-// Swift imports clashes with the Glibc module (see docs/SWIFT-LINUX-NOTES.md).
+// Swift imports clashes with the Glibc module (a module conflict on fd_set.fds_bits), and passing
+// -D_GNU_SOURCE globally turns connect/bind/accept4's address into a transparent union Swift cannot pass.
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/epoll.h>
