@@ -5,7 +5,7 @@ final class BufferPool {
     /// Bytes per buffer.
     let bufferSize: Int
     /// Buffers kept for reuse; more are freed on release.
-    let keep: Int
+    private(set) var keep: Int
     private var free: [UnsafeMutableRawPointer] = []
     /// Buffers handed out and not yet returned.
     private(set) var inUse = 0
@@ -23,6 +23,13 @@ final class BufferPool {
         inUse += 1
         if let buffer = free.popLast() { return buffer }
         return UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
+    }
+
+    /// Keeps nothing from now on (the pool was replaced by a reload and serves only old sessions).
+    func retire() {
+        keep = 0
+        for buffer in free { buffer.deallocate() }
+        free = []
     }
 
     func release(_ buffer: UnsafeMutableRawPointer) {

@@ -15,6 +15,8 @@ final class PipePool {
     private var refusedUntil: UInt64 = 0
     /// Pipes denied because the pool was exhausted or the kernel refused one.
     private(set) var denials = 0
+    /// Replaced by a reload: pipes coming back are closed, not kept.
+    private var retired = false
 
     init(pipeSize: Int, limit: Int) {
         self.pipeSize = pipeSize
@@ -51,9 +53,16 @@ final class PipePool {
         }
     }
 
+    /// Keeps nothing from now on (the pool was replaced by a reload and serves only old sessions).
+    func retire() {
+        retired = true
+        for pipe in free { pipe.close() }
+        free = []
+    }
+
     /// Returns an empty pipe. A pipe that still holds bytes (its session ended mid-transfer) is closed.
     func release(_ pipe: Pipe, empty: Bool) {
         inUse -= 1
-        if empty && free.count + inUse < limit && free.count < 16 { free.append(pipe) } else { pipe.close() }
+        if empty && !retired && free.count + inUse < limit && free.count < 16 { free.append(pipe) } else { pipe.close() }
     }
 }

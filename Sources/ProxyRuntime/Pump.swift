@@ -21,9 +21,9 @@ struct PumpProgress {
 
 /// The pools a pump borrows from: the buffers and pipes of its event loop, for one configuration.
 ///
-/// A reload that changes `buffer_size`, `pipe_size` or `pipe_pool_size` makes new pools; a pump
-/// that still holds a buffer or pipe from the old ones keeps a reference to them (its lender), fills
-/// it only up to that pool's size, and gives it back there. Loop-confined.
+/// A reload that changes `buffer_size`, `pipe_size` or `pipe_pool_size` makes new pools for new
+/// sessions; a live session keeps the pools it started with (as it keeps its timeouts), so its
+/// pumps fill a buffer only up to that pool's size and give it back there. Loop-confined.
 final class PumpPools {
     let buffers: BufferPool
     let pipes: PipePool
@@ -35,13 +35,20 @@ final class PumpPools {
 
     /// Buffers or pipes lent out and not yet returned.
     var lentOut: Bool { buffers.inUse > 0 || pipes.inUse > 0 }
+
+    /// Replaced by a reload: keep nothing for reuse; what comes back from here on is freed.
+    func retire() {
+        buffers.retire()
+        pipes.retire()
+    }
 }
 
 /// One direction of a session, source → destination, with the half-close rule: after end of file
 /// from the source, everything read is written, then the destination's writing half is shut down.
 ///
 /// The session owns the sockets; the pump owns only the buffer or pipe it holds while bytes are in
-/// flight, and gives it back to the pool it came from (`lender`) as soon as it is empty.
+/// flight, and gives it back to the pool as soon as it is empty. A pump always borrows from the same
+/// pools (its session's).
 struct Pump {
     // Stored properties run from 8-byte to 1-byte ones so the struct has no padding holes: there are
     // two pumps in every session, idle ones included.
@@ -54,9 +61,6 @@ struct Pump {
     // Bulk transfers read kilobytes at a time, request/response protocols a few hundred bytes.
     private var averageRead = 0
     private var buffer: UnsafeMutableRawPointer?
-    /// The pools the held buffer and pipe came from; nil while nothing is held. Never mixed: a pump
-    /// gives back what it holds before it borrows from newer pools.
-    private var lender: PumpPools?
     private var pipe: Pipe?
     private(set) var mode: PumpMode
     private let spliceSetting: SpliceMode
@@ -125,26 +129,20 @@ struct Pump {
             }
             progress.read += n
         }
-        releaseIfEmpty()
+        releaseIfEmpty(pools: pools)
         return progress
     }
 
     /// Gives back the buffer or pipe (session end). A pipe that still holds bytes is closed, not pooled.
-    mutating func releaseAll() {
-        if let lender {
-            if let buffer { lender.buffers.release(buffer) }
-            if let pipe { lender.pipes.release(pipe, empty: pipeBytes == 0) }
-        }
+    mutating func releaseAll(pools: PumpPools) {
+        if let buffer { pools.buffers.release(buffer) }
+        if let pipe { pools.pipes.release(pipe, empty: pipeBytes == 0) }
         buffer = nil
         pipe = nil
-        lender = nil
         bufferStart = 0
         bufferEnd = 0
         pipeBytes = 0
     }
-
-    /// Whether the pump holds a buffer or a pipe borrowed from `pools` (tests).
-    func holdsLoan(from pools: PumpPools) -> Bool { lender === pools }
 
     // MARK: - Private
 
@@ -152,8 +150,6 @@ struct Pump {
     private mutating func fill(from source: Int32, readable: inout Bool, hangup: Bool, pools: PumpPools, now: UInt64) throws(IOError) -> Int {
         // Nothing is held when fill runs (transfer flushes first), so the mode may change here
         // without reordering a byte; under bulk load this is the only moment it is empty.
-        // Empty loans from pools a reload replaced go back now, so every loan comes from one lender.
-        if let lender, lender !== pools { releaseAll() }
         switch spliceSetting {
         case .auto: chooseMode()
         case .on: mode = .splice  // a pipe refused earlier may be granted now (the pool rate-limits retries)
@@ -162,7 +158,6 @@ struct Pump {
         if mode == .splice && pipe == nil {
             if let fresh = pools.pipes.acquire(now: now) {
                 pipe = fresh
-                lender = pools
             } else {
                 mode = .copy  // pool exhausted or pipes refused: read/write still works
             }
@@ -185,12 +180,10 @@ struct Pump {
         case .copy:
             if buffer == nil {
                 buffer = pools.buffers.acquire()
-                lender = pools
                 bufferStart = 0
                 bufferEnd = 0
             }
-            // The lender is set whenever a buffer is held; its size is the buffer's own.
-            let capacity = lender!.buffers.bufferSize
+            let capacity = pools.buffers.bufferSize
             // The buffer is present: acquired just above or kept with pending bytes.
             switch try Socket.read(source, into: buffer! + bufferEnd, count: capacity - bufferEnd) {
             case .wouldBlock:
@@ -241,19 +234,17 @@ struct Pump {
         return 0
     }
 
-    private mutating func releaseIfEmpty() {
-        guard let lender else { return }
+    private mutating func releaseIfEmpty(pools: PumpPools) {
         if let buffer, bufferStart == bufferEnd {
-            lender.buffers.release(buffer)
+            pools.buffers.release(buffer)
             self.buffer = nil
             bufferStart = 0
             bufferEnd = 0
         }
         if let pipe, pipeBytes == 0 {
-            lender.pipes.release(pipe, empty: true)
+            pools.pipes.release(pipe, empty: true)
             self.pipe = nil
         }
-        if buffer == nil && pipe == nil { self.lender = nil }
     }
 
     private mutating func chooseMode() {

@@ -46,6 +46,9 @@ final class Session: EventHandler, @unchecked Sendable {
     /// a reference, not five Durations, keeps an idle session small).
     private let timeoutSettings: TimeoutSettings
     var timeouts: Timeouts { timeoutSettings.value }
+    /// The buffer and pipe pools of the configuration the session started with (a reload that
+    /// resizes them leaves live sessions on theirs).
+    private let pools: PumpPools
     let acceptedAt: UInt64
     let peer: SocketAddress?
 
@@ -61,8 +64,6 @@ final class Session: EventHandler, @unchecked Sendable {
     var waitDeadline: UInt64 = 0
     /// Why the session is waiting, for its end reason when the wait times out.
     var waitReason = ""
-    /// The last failed connect's error, for the reason given when the wait ends.
-    var lastConnectError: String?
     /// Monotonic time of the next start-up replay after a 57P03 (0: none scheduled).
     var retryAt: UInt64 = 0
     private var connectDeadline: UInt64 = 0
@@ -108,6 +109,7 @@ final class Session: EventHandler, @unchecked Sendable {
         self.clientFD = clientFD
         self.peer = peer
         self.timeoutSettings = worker.timeoutSettings
+        self.pools = worker.pools
         self.acceptedAt = worker.loop.now
         self.lastClientActivity = worker.loop.now
         self.lastServerActivity = worker.loop.now
@@ -174,8 +176,9 @@ final class Session: EventHandler, @unchecked Sendable {
 
     // MARK: - Choosing a server
 
-    /// Consults the listener's route and either connects, waits, or ends.
-    func pickServer() {
+    /// Consults the listener's route and either connects, waits, or ends. `lastError` is why the
+    /// previous connect failed, if it did (it goes into the reason should the wait time out).
+    func pickServer(after lastError: String? = nil) {
         guard state == .waiting else { return }
         let route = listener.route
         switch route.state {
@@ -204,7 +207,7 @@ final class Session: EventHandler, @unchecked Sendable {
                 // Patroni keeps its key): try again after a pause, or at once when the route changes,
                 // within the hold timeout.
                 let what = listener.configuration.role == .primary ? "leader" : "no replica"
-                let detail = lastConnectError.map { " (\($0))" } ?? ""
+                let detail = lastError.map { " (\($0))" } ?? ""
                 retryAfterPause(reason: what == "leader" ? "leader unreachable\(detail)" : "no replica reachable\(detail)")
             } else {
                 end(.connectFailed("no server reachable after \(attempts) attempt(s)"))
@@ -304,7 +307,6 @@ final class Session: EventHandler, @unchecked Sendable {
     }
 
     func connectFailed(_ error: IOErrorDescription) {
-        lastConnectError = error.text
         closeServerSocket()
         if let server {
             worker.connectFailed(self, server: server, error: error.text)
@@ -320,14 +322,14 @@ final class Session: EventHandler, @unchecked Sendable {
             end(.connectFailed(error.text))
             return
         }
-        pickServer()
+        pickServer(after: error.text)
     }
 
     // MARK: - Transfer
 
     func pump() {
         guard state == .established else { return }
-        let pools = worker.pools
+        let pools = self.pools
         let now = worker.loop.now
         do {
             let up = try upstream.transfer(
@@ -438,8 +440,8 @@ final class Session: EventHandler, @unchecked Sendable {
         clientRegistration = nil
         Socket.close(clientFD)
         if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
-        upstream.releaseAll()
-        downstream.releaseAll()
+        upstream.releaseAll(pools: pools)
+        downstream.releaseAll(pools: pools)
         serverCounter?.release()
         serverCounter = nil
         worker.sessionEnded(self, reason: reason, wasEstablished: wasEstablished)

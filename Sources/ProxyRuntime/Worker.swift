@@ -93,7 +93,8 @@ final class Worker: @unchecked Sendable {
         addressCache.ttlNanoseconds = configuration.resolveTTL.nanoseconds
         if configuration.bufferSize != pools.buffers.bufferSize || configuration.pipeSize != pools.pipes.pipeSize
             || configuration.pipePoolSize != pools.pipes.limit {
-            // Pumps keep a reference to the pools they borrowed from, so old buffers return to old pools.
+            // Live sessions keep the pools they started with, so old buffers return to old pools.
+            pools.retire()
             if pools.lentOut { retiredPools.append(pools) }
             pools = PumpPools(
                 buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
