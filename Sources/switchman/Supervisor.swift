@@ -132,11 +132,13 @@ final class Supervisor {
         let grace = configuration.timeouts.shutdown
         logger.info("signal \(signal): no new connections; draining sessions for up to \(grace.humanReadable)")
         watcher?.stop()
-        let finished = Atomic<Bool>(false)
-        runtime.shutdown(grace: grace) { finished.store(true, ordering: .releasing) }
+        let finished = ConditionLock(false)
+        runtime.shutdown(grace: grace) {
+            finished.withLock { $0 = true }
+            finished.wakeAll()
+        }
         // Bounded: the runtime cuts sessions at `grace`; allow a little more for the loops to answer.
-        let deadline = Clock.monotonicNanoseconds() + grace.nanoseconds + 5_000_000_000
-        while !finished.load(ordering: .acquiring) && Clock.monotonicNanoseconds() < deadline { usleep(10_000) }
+        _ = finished.wait(timeout: grace + .seconds(5)) { $0 }
         sessionLog.flush()
         group.stop()
         logger.info("stopped")
