@@ -160,7 +160,8 @@ public final class ProxyRuntime: Sendable {
             worker.loop.execute {
                 worker.drain(within: grace) {
                     if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                        self.sessionLog?.flush()
+                        // A loop must not wait for the log's reader: the caller flushes with a bound.
+                        self.sessionLog?.requestFlush()
                         done.call()
                     }
                 }
