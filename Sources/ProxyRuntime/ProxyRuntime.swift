@@ -11,7 +11,8 @@ import SwitchmanCore
 /// new sessions until ``updateRoutes(_:)`` gives them a route.
 public final class ProxyRuntime: Sendable {
     private let group: EventLoopGroup
-    private let workers: [Worker]
+    /// One per loop (internal for tests that reach a loop's listeners).
+    let workers: [Worker]
     private let shared: SharedCounters
     private let logger: Logger
     private let sessionLog: SessionLog?
