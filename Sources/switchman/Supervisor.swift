@@ -116,9 +116,10 @@ final class Supervisor {
         do {
             let needRestart = try runtime.reload(fresh)
             for change in needRestart { logger.warning("reload: \(change) needs a restart; not applied") }
-            configuration = fresh
-            coordinator?.reconfigure(listeners: fresh.listeners)
-            assembler.updateConfiguration(fresh)
+            // What runs: the reloaded file with the old values of what needs a restart.
+            configuration = runtime.configuration
+            coordinator?.reconfigure(listeners: configuration.listeners)
+            assembler.updateConfiguration(configuration)
             let note = needRestart.isEmpty ? "" : "; needs a restart: " + needRestart.joined(separator: ", ")
             assembler.recordReload(succeeded: true, message: "reload applied: \(fresh.listeners.count) listener(s)\(note)")
             logger.info("reload applied: \(fresh.listeners.count) listener(s)")
