@@ -55,5 +55,9 @@ let package = Package(
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "SwitchmanCore", "Reactor", "PosixIO"]),
         .testTarget(name: "StatsServerTests", dependencies: ["StatsServer", "SwitchmanCore", "Reactor", "PosixIO"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CLibPQ", "SwitchmanCore"]),
+        .testTarget(
+            name: "SwitchmanTests",
+            dependencies: ["switchman", "Reactor", "PosixIO", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

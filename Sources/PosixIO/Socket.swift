@@ -139,9 +139,13 @@ public enum Socket {
         return address
     }
 
-    /// close(2). EINTR on Linux still closes the fd, so it is not retried.
+    /// close(2). EINTR on Linux still closes the fd, so it is not retried. EBADF traps (as in
+    /// swift-nio): the descriptor was closed already, and its number may now belong to someone else,
+    /// whose socket a second close would have shut.
     public static func close(_ fd: Int32) {
         precondition(fd >= 0, "closing an invalid descriptor")
-        _ = Glibc.close(fd)
+        if Glibc.close(fd) != 0 {
+            precondition(Glibc.errno != EBADF, "close(\(fd)): EBADF, a descriptor closed twice (a bug in the caller)")
+        }
     }
 }

@@ -30,6 +30,13 @@ final class ListenerRuntime: EventHandler {
     /// The listener was removed by a reload; its sessions drain.
     private(set) var retired = false
 
+    /// The accept call; tests put one in that fails the way a short kernel does.
+    var acceptCall: (Int32) throws(IOError) -> IOResult<AcceptedSocket> = Socket.accept
+    /// Accepts that failed in a row for want of descriptors or kernel memory (0: accepting fine).
+    private var shortageFailures = 0
+    /// The timer that ends the current shortage pause.
+    private var shortageTimer: TimerID?
+
     /// Sessions held for a route (failover) in arrival order.
     var held: [Session] = []
     /// Sessions queued because every candidate server is at `server_maxconn`.
@@ -84,6 +91,8 @@ final class ListenerRuntime: EventHandler {
         guard let fd else { return }
         if let registration { worker.loop.deregister(fd, registration) }
         registration = nil
+        if let shortageTimer { worker.loop.cancel(shortageTimer) }
+        shortageTimer = nil
         Socket.close(fd)
         self.fd = nil
         if paused {
@@ -116,22 +125,21 @@ final class ListenerRuntime: EventHandler {
                 return
             }
             do {
-                switch try Socket.accept(fd) {
+                switch try acceptCall(fd) {
                 case .wouldBlock:
+                    shortageFailures = 0
                     shared.release()
                     worker.shared.releaseSession()
                     return
                 case .processed(let accepted):
+                    shortageFailures = 0
                     worker.startSession(on: self, fd: accepted.fd, peer: accepted.peer)
                 }
             } catch {
                 shared.release()
                 worker.shared.releaseSession()
-                if error.isDescriptorExhaustion {
-                    worker.logger.warning("listener \(name): out of file descriptors, pausing accept", metadata: ["listener": "\(name)"])
-                    pause()
-                    // Resume when a session of this loop ends, or after a short pause at the latest.
-                    worker.loop.schedule(after: .milliseconds(100)) { [weak self] in self?.resume() }
+                if error.isDescriptorExhaustion || error.errno == ENOBUFS || error.errno == ENOMEM {
+                    pauseForShortage(error)
                 }
                 // ECONNABORTED and friends: the client left before accept; nothing to do.
                 return
@@ -139,12 +147,34 @@ final class ListenerRuntime: EventHandler {
         }
     }
 
-    /// Deregisters the socket from epoll so a reached limit costs no wakeups.
-    private func pause() {
+    /// Out of descriptors or kernel memory: the connection stays in the backlog, so the
+    /// level-triggered socket stays readable and retrying at once would spin the loop. Pauses for
+    /// 100 ms, doubling up to 1 s while the shortage lasts; a session of this loop ending resumes
+    /// earlier. Logs once per shortage, not once per retry.
+    private func pauseForShortage(_ error: IOError) {
+        if shortageFailures == 0 {
+            worker.logger.warning("listener \(name): accept failed (\(error.message)); pausing accept, retrying with backoff",
+                                  metadata: ["listener": "\(name)"])
+        }
+        let delay = Duration.milliseconds(min(100 << min(shortageFailures, 4), 1000))
+        shortageFailures += 1
+        pause(recheckLimits: false)
+        if let shortageTimer { worker.loop.cancel(shortageTimer) }
+        shortageTimer = worker.loop.schedule(after: delay) { [weak self] in
+            self?.shortageTimer = nil
+            self?.resume()
+        }
+    }
+
+    /// Deregisters the socket from epoll so a reached limit (or a shortage) costs no wakeups.
+    /// `recheckLimits`: the pause is for a session limit, which a session ending elsewhere may
+    /// have lifted already.
+    private func pause(recheckLimits: Bool = true) {
         guard !paused, let fd, let registration else { return }
         paused = true
         worker.shared.pausedListeners.add(1, ordering: .relaxed)
         try? worker.loop.modify(fd, registration, events: [])
+        guard recheckLimits else { return }
         // A session may have ended elsewhere between the failed acquire and the count above, and
         // seen no paused listener to wake: check once more now that the pause is visible.
         if worker.shared.acquireSession() {

@@ -11,7 +11,8 @@ import SwitchmanCore
 /// new sessions until ``updateRoutes(_:)`` gives them a route.
 public final class ProxyRuntime: Sendable {
     private let group: EventLoopGroup
-    private let workers: [Worker]
+    /// One per loop (internal for tests that reach a loop's listeners).
+    let workers: [Worker]
     private let shared: SharedCounters
     private let logger: Logger
     private let sessionLog: SessionLog?
@@ -69,6 +70,9 @@ public final class ProxyRuntime: Sendable {
         for (listener, fds, address) in opened { install(listener, fds: fds, address: address) }
     }
 
+    /// The configuration in force: the last reload's, with the old values of what needs a restart.
+    public var configuration: ProxyConfiguration { state.withLock { $0.configuration } }
+
     /// Listener name → the address it is bound to (the real port when the config said port 0).
     public var boundAddresses: [String: SocketAddress] { state.withLock { $0.bound } }
 
@@ -82,12 +86,7 @@ public final class ProxyRuntime: Sendable {
         var restartNeeded = configuration.changesNeedingRestart(from: old)
         if old.stats != configuration.stats { restartNeeded.append("stats: changed") }
         // Keep the old values of what needs a restart, so what runs matches what the log says.
-        let effective = ProxyConfiguration(
-            threads: old.threads, maxconn: configuration.maxconn, timeouts: configuration.timeouts,
-            logSessions: configuration.logSessions, splice: configuration.splice, pipeSize: configuration.pipeSize,
-            pipePoolSize: configuration.pipePoolSize, bufferSize: configuration.bufferSize,
-            tcpKeepalive: configuration.tcpKeepalive, resolveTTL: configuration.resolveTTL,
-            listeners: configuration.listeners, stats: old.stats, cluster: old.cluster)
+        let effective = configuration.applied(over: old)
 
         let oldByName = Dictionary(uniqueKeysWithValues: old.listeners.map { ($0.name, $0) })
         let newByName = Dictionary(uniqueKeysWithValues: effective.listeners.map { ($0.name, $0) })
@@ -160,7 +159,8 @@ public final class ProxyRuntime: Sendable {
             worker.loop.execute {
                 worker.drain(within: grace) {
                     if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                        self.sessionLog?.flush()
+                        // A loop must not wait for the log's reader: the caller flushes with a bound.
+                        self.sessionLog?.requestFlush()
                         done.call()
                     }
                 }

@@ -1,6 +1,5 @@
 import Glibc
 import PosixIO
-import Synchronization
 
 /// Resolves host names on a thread of its own and hands the answer back to the asking loop, so no
 /// event loop ever blocks in getaddrinfo. Answers are cached per host for a bounded time by the
@@ -13,14 +12,10 @@ public final class AddressResolver: Sendable {
         let completion: @Sendable (Result<[SocketAddress], ResolutionError>) -> Void
     }
 
-    private let queue = Mutex<[Request]>([])
-    // sem_t is thread-safe by design; the pointer itself never changes.
-    nonisolated(unsafe) private let semaphore: UnsafeMutablePointer<sem_t>
+    private let queue = ConditionLock<[Request]>([])
 
     /// Starts the resolver thread.
     public init() {
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
         Thread.spawn(name: "switchman-dns") { [self] in self.work() }
     }
 
@@ -32,13 +27,12 @@ public final class AddressResolver: Sendable {
             return
         }
         queue.withLock { $0.append(Request(host: host, port: port, loop: loop, completion: completion)) }
-        sem_post(semaphore)
+        queue.wakeAll()
     }
 
     private func work() {
         while true {
-            while sem_wait(semaphore) != 0 {}
-            guard let request = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
+            let request = queue.wait(for: { !$0.isEmpty }) { queue, _ in queue.removeFirst() }
             let result = NameResolution.resolve(host: request.host, port: request.port)
             let completion = request.completion
             request.loop.execute { completion(result) }

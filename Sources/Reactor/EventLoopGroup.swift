@@ -6,6 +6,8 @@ import PosixIO
 public final class EventLoopGroup: Sendable {
     /// The loops, in thread order.
     public let loops: [EventLoop]
+    /// Loop threads started and not yet returned.
+    private let running = ConditionLock(0)
 
     /// Creates `count` loops (not yet running).
     public init(count: Int) throws(IOError) {
@@ -17,14 +19,26 @@ public final class EventLoopGroup: Sendable {
 
     /// Starts one thread per loop.
     public func start() {
+        running.withLock { $0 += loops.count }
         for loop in loops {
-            Thread.spawn(name: "switchman-loop-\(loop.index)") { loop.run() }
+            Thread.spawn(name: "switchman-loop-\(loop.index)") { [running] in
+                loop.run()
+                running.withLock { $0 -= 1 }
+                running.wakeAll()
+            }
         }
     }
 
     /// Stops every loop (their threads return after the current turn).
     public func stop() {
         for loop in loops { loop.stop() }
+    }
+
+    /// Waits until every loop thread has returned from its run, at most `timeout` (after
+    /// ``stop()``). Returns whether they all did. Not on a loop thread.
+    @discardableResult
+    public func waitUntilStopped(timeout: Duration) -> Bool {
+        running.wait(timeout: timeout) { $0 == 0 }
     }
 
     /// The CPUs this process may use: the affinity mask, further limited by a cgroup v2/v1 CPU quota.

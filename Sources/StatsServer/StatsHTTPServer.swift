@@ -139,8 +139,18 @@ private final class StatsConnection: EventHandler {
     }
 
     func handleEvents(_ events: EpollEvents, token: UInt32) {
-        if events.contains(.writable) { flush() }
-        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) && !busy { readAvailable(events) }
+        if busy || closeAfterWrite {
+            // A request was taken (its snapshot is on its way, or its answer is being written):
+            // nothing more is read. Only a reset or closed client can be acted on, as no one is left
+            // to answer (HUP and ERR are reported even with no events asked for).
+            if !events.isDisjoint(with: [.hangup, .error]) {
+                close()
+                return
+            }
+            if events.contains(.writable) { flush() }
+            return
+        }
+        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { readAvailable(events) }
     }
 
     private func readAvailable(_ events: EpollEvents) {
@@ -177,6 +187,10 @@ private final class StatsConnection: EventHandler {
 
     private func handle(_ request: HTTPRequest) {
         busy = true
+        // Level-triggered: a client that half-closed after its request (RDHUP), or sent more bytes,
+        // would wake the loop on every turn until the answer is ready. Nothing can be done with
+        // either before then, so stop watching them.
+        if let registration { try? server.eventLoop.modify(fd, registration, events: []) }
         server.respond(to: request) { [weak self] response in
             guard let self, !self.isClosed else { return }
             self.busy = false
@@ -205,7 +219,8 @@ private final class StatsConnection: EventHandler {
             }
             switch result {
             case .wouldBlock:
-                if let registration { try? server.eventLoop.modify(fd, registration, events: [.readable, .writable, .readHangup]) }
+                // Writable only: a client that half-closed after its request still gets the whole answer.
+                if let registration { try? server.eventLoop.modify(fd, registration, events: [.writable]) }
                 return
             case .processed(let n):
                 outputOffset += n

@@ -4,7 +4,7 @@
 /// documents each key with the same default, and a test checks that the two agree.
 public struct ProxyConfiguration: Sendable, Equatable {
     /// Event loop threads; `nil` means one per CPU this process may use (affinity and cgroup quota).
-    public let threads: Int?
+    public internal(set) var threads: Int?
     /// Sessions open at once, over all listeners.
     public let maxconn: Int
     /// Timeouts applying to every listener.
@@ -27,9 +27,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// The ports Switchman listens on.
     public let listeners: [ListenerConfiguration]
     /// The operators' HTTP page.
-    public let stats: StatsConfiguration
+    public internal(set) var stats: StatsConfiguration
     /// The Patroni cluster to follow; `nil` when only static listeners are used.
-    public let cluster: ClusterConfiguration?
+    public internal(set) var cluster: ClusterConfiguration?
 
     public init(
         threads: Int? = nil,

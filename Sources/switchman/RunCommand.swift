@@ -27,6 +27,8 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("unknown log level \"\(levelText)\"")
         }
         LoggingSetup.bootstrap(format: format, level: level)
+        // Diagnostics are written by the log thread: let it finish before the process exits.
+        defer { LoggingSetup.diagnostics.flush(timeout: .seconds(2)) }
         let path = config ?? ConfigurationLoader.configPath(environment: environment, default: "/etc/switchman/proxy.conf")
         let configuration: ProxyConfiguration
         do {

@@ -176,7 +176,8 @@ final class StatsAssembler: Sendable {
             let process = ProcessStats(
                 version: SwitchmanVersion.current, startTime: startTime, threads: group.loops.count, pid: Int(getpid()),
                 configFile: state.configPath, lastReload: state.lastReload, reloadsTotal: state.reloads,
-                reloadFailuresTotal: state.reloadFailures)
+                reloadFailuresTotal: state.reloadFailures,
+                logLinesDroppedTotal: UInt64(statistics.droppedLogLines + LoggingSetup.diagnostics.droppedLines))
             return StatsSnapshot(
                 generatedAt: now, process: process, cluster: cluster?.cluster, listeners: listeners, members: members,
                 events: Array(events.prefix(100)), loops: loops)

@@ -116,9 +116,10 @@ final class Supervisor {
         do {
             let needRestart = try runtime.reload(fresh)
             for change in needRestart { logger.warning("reload: \(change) needs a restart; not applied") }
-            configuration = fresh
-            coordinator?.reconfigure(listeners: fresh.listeners)
-            assembler.updateConfiguration(fresh)
+            // What runs: the reloaded file with the old values of what needs a restart.
+            configuration = runtime.configuration
+            coordinator?.reconfigure(listeners: configuration.listeners)
+            assembler.updateConfiguration(configuration)
             let note = needRestart.isEmpty ? "" : "; needs a restart: " + needRestart.joined(separator: ", ")
             assembler.recordReload(succeeded: true, message: "reload applied: \(fresh.listeners.count) listener(s)\(note)")
             logger.info("reload applied: \(fresh.listeners.count) listener(s)")
@@ -132,11 +133,13 @@ final class Supervisor {
         let grace = configuration.timeouts.shutdown
         logger.info("signal \(signal): no new connections; draining sessions for up to \(grace.humanReadable)")
         watcher?.stop()
-        let finished = Atomic<Bool>(false)
-        runtime.shutdown(grace: grace) { finished.store(true, ordering: .releasing) }
+        let finished = ConditionLock(false)
+        runtime.shutdown(grace: grace) {
+            finished.withLock { $0 = true }
+            finished.wakeAll()
+        }
         // Bounded: the runtime cuts sessions at `grace`; allow a little more for the loops to answer.
-        let deadline = Clock.monotonicNanoseconds() + grace.nanoseconds + 5_000_000_000
-        while !finished.load(ordering: .acquiring) && Clock.monotonicNanoseconds() < deadline { usleep(10_000) }
+        _ = finished.wait(timeout: grace + .seconds(5)) { $0 }
         sessionLog.flush()
         group.stop()
         logger.info("stopped")

@@ -39,7 +39,8 @@ final class ProxyHarness: Sendable {
         runtime.shutdown(grace: .milliseconds(200)) { done.store(true, ordering: .releasing) }
         _ = eventually(seconds: 5) { done.load(ordering: .acquiring) }
         group.stop()
-        usleep(20_000)  // let the loop threads return before the next test counts descriptors
+        // The loop threads must have returned before the next test counts descriptors.
+        group.waitUntilStopped(timeout: .seconds(10))
     }
 }
 

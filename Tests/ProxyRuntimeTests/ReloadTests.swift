@@ -140,6 +140,26 @@ struct ReloadTests {
         #expect(changes.contains { $0.hasPrefix("threads") })
     }
 
+    @Test func reloadRunsTheWholeReloadedConfigurationButWhatNeedsARestart() throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        let old = ProxyConfiguration(threads: 2, listeners: [staticListener(servers: [echo.port])])
+        let proxy = try ProxyHarness(old)
+        defer { proxy.stop() }
+        let listener = ListenerConfiguration(
+            name: "raw", bind: Endpoint(host: "127.0.0.1", port: proxy.port("raw")), servers: [Endpoint(host: "127.0.0.1", port: echo.port)],
+            maxconn: 5)
+        let fresh = ProxyConfiguration(
+            threads: 4, maxconn: 321, timeouts: Timeouts(connect: .seconds(3), queue: .seconds(2)), logSessions: false, splice: .off,
+            pipeSize: 1 << 17, pipePoolSize: 5, bufferSize: 1 << 13, tcpKeepalive: nil, resolveTTL: .seconds(9), listeners: [listener],
+            stats: StatsConfiguration(bind: Endpoint(host: "127.0.0.1", port: 1)))
+        try proxy.runtime.reload(fresh)
+        let running = proxy.runtime.configuration
+        #expect(running == fresh.applied(over: old))
+        #expect(running.threads == 2 && running.stats == old.stats)
+        #expect(running.maxconn == 321 && running.resolveTTL == .seconds(9) && running.listeners == [listener])
+    }
+
     @Test func reloadWithABindThatFailsKeepsTheOldListeners() throws {
         let echo = try TestServer.echo()
         defer { echo.stop() }

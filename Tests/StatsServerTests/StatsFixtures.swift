@@ -18,7 +18,8 @@ enum StatsFixtures {
             configFile: "/etc/switchman/switchman.yaml",
             lastReload: ReloadStats(time: now - 3600, succeeded: false, message: "switchman.yaml:12: listeners[1].max_lag: not a size"),
             reloadsTotal: 3,
-            reloadFailuresTotal: 1
+            reloadFailuresTotal: 1,
+            logLinesDroppedTotal: 12
         ),
         cluster: ClusterStats(
             scope: "demo",

@@ -16,14 +16,14 @@ struct StatsHTTPServerTests {
         let server: StatsHTTPServer
         let port: UInt16
 
-        init(requestTimeout: Duration = .seconds(5), snapshot: StatsSnapshot?) throws {
+        init(requestTimeout: Duration = .seconds(5), snapshotTimeout: Duration = .milliseconds(300), snapshot: StatsSnapshot?) throws {
             group = try EventLoopGroup(count: 1)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let fixed = snapshot
             server = StatsHTTPServer(
                 loop: group.loops[0], configuration: StatsRouteConfiguration(refresh: .seconds(2)), logger: logger,
-                requestTimeout: requestTimeout, snapshotTimeout: .milliseconds(300)
+                requestTimeout: requestTimeout, snapshotTimeout: snapshotTimeout
             ) { completion in
                 // `nil` plays a stuck data plane: the snapshot never comes.
                 if let fixed { completion(fixed) }
@@ -101,6 +101,52 @@ struct StatsHTTPServerTests {
         let waited = Double(Clock.monotonicNanoseconds() - start) / 1e9
         #expect(answer.isEmpty)
         #expect(waited >= 0.25 && waited < 9)
+    }
+
+    /// CPU seconds the thread of `loop` has used so far.
+    private func cpuClock(of loop: EventLoop) -> clockid_t? {
+        let clock = Mutex<clockid_t?>(nil)
+        loop.execute {
+            var id = clockid_t()
+            if pthread_getcpuclockid(pthread_self(), &id) == 0 { clock.withLock { $0 = id } }
+        }
+        for _ in 0..<500 where clock.withLock({ $0 == nil }) { usleep(2_000) }
+        return clock.withLock { $0 }
+    }
+
+    private func cpuSeconds(_ clock: clockid_t) -> Double {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    @Test func aClientThatHalfClosesWhileItsSnapshotIsAwaitedDoesNotSpinTheLoopAndStillGetsItsAnswer() throws {
+        let running = try Running(snapshotTimeout: .seconds(2), snapshot: nil)
+        defer { running.stop() }
+        let clock = try #require(cpuClock(of: running.group.loops[0]))
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let address = SocketAddress(literal: "127.0.0.1", port: running.port)!
+        try #require(address.withSockAddr({ connect(fd, $0, $1) }) == 0)
+        let request = Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // RDHUP from now on, while the server waits 2 s for a snapshot that never comes.
+        shutdown(fd, Int32(SHUT_WR))
+        let before = cpuSeconds(clock)
+        var answer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            answer += chunk[0..<n]
+        }
+        let used = cpuSeconds(clock) - before
+        #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 503"))
+        // A loop woken on every turn burns most of the 2 s (a share of it on a busy machine);
+        // one that waits uses milliseconds.
+        #expect(used < 0.15, "the loop thread used \(used) s of CPU while waiting")
     }
 
     @Test func aSnapshotThatNeverComesGives503InsteadOfHanging() throws {

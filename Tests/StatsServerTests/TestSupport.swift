@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Helpers shared by the tests: the repository root and running a command-line tool.
 enum TestSupport {
@@ -51,9 +52,8 @@ enum TestSupport {
 }
 
 /// A `Data` shared between a reader thread and the test.
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ d: Data) { lock.withLock { data = d } }
-    func get() -> Data { lock.withLock { data } }
+final class LockedData: Sendable {
+    private let data = Mutex(Data())
+    func set(_ d: Data) { data.withLock { $0 = d } }
+    func get() -> Data { data.withLock { $0 } }
 }

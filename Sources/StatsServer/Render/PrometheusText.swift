@@ -32,6 +32,10 @@ public enum PrometheusText {
             "switchman_config_reload_failures_total", .counter,
             "Configuration reloads rejected (the previous configuration stayed).", [([], String(p.reloadFailuresTotal))]
         )
+        out.family(
+            "switchman_log_lines_dropped_total", .counter,
+            "Log lines (session log and diagnostics) dropped because their reader fell behind.", [([], String(p.logLinesDroppedTotal))]
+        )
         if let r = p.lastReload {
             out.family(
                 "switchman_config_last_reload_successful", .gauge,

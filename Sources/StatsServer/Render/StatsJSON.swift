@@ -41,6 +41,7 @@ public enum StatsJSON {
             } ?? .null),
             ("reloads_total", .unsigned(p.reloadsTotal)),
             ("reload_failures_total", .unsigned(p.reloadFailuresTotal)),
+            ("log_lines_dropped_total", .unsigned(p.logLinesDroppedTotal)),
         ])
     }
 

@@ -1,4 +1,19 @@
 public extension ProxyConfiguration {
+    /// The keys a running process cannot change: a reload keeps their old values (and reports them
+    /// through ``changesNeedingRestart(from:)``).
+    static let restartOnlyKeys: Set<String> = ["threads", "stats", "cluster"]
+
+    /// This reloaded configuration as a running process applies it over `old`: all of it, except
+    /// the ``restartOnlyKeys``, which keep `old`'s values. A copy, not a rebuild field by field, so a
+    /// field added later reloads without anyone listing it here.
+    func applied(over old: ProxyConfiguration) -> ProxyConfiguration {
+        var effective = self
+        effective.threads = old.threads
+        effective.stats = old.stats
+        effective.cluster = old.cluster
+        return effective
+    }
+
     /// What differs from `old` that a SIGHUP reload cannot apply, one line per key for the log:
     /// `threads: 2 → 4`, `cluster.scope: a → b`, `cluster: added`. Secrets are reported as changed
     /// without their values. Empty when everything can be applied to the running process.

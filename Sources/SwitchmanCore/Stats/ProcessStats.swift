@@ -16,6 +16,8 @@ public struct ProcessStats: Sendable, Equatable {
     public var reloadsTotal: UInt64
     /// Reloads rejected since start (the old configuration stayed in force).
     public var reloadFailuresTotal: UInt64
+    /// Log lines (session log and diagnostics) dropped since start because their reader fell behind.
+    public var logLinesDroppedTotal: UInt64
 
     /// Creates the process section.
     public init(
@@ -26,7 +28,8 @@ public struct ProcessStats: Sendable, Equatable {
         configFile: String? = nil,
         lastReload: ReloadStats? = nil,
         reloadsTotal: UInt64 = 0,
-        reloadFailuresTotal: UInt64 = 0
+        reloadFailuresTotal: UInt64 = 0,
+        logLinesDroppedTotal: UInt64 = 0
     ) {
         self.version = version
         self.startTime = startTime
@@ -36,6 +39,7 @@ public struct ProcessStats: Sendable, Equatable {
         self.lastReload = lastReload
         self.reloadsTotal = reloadsTotal
         self.reloadFailuresTotal = reloadFailuresTotal
+        self.logLinesDroppedTotal = logLinesDroppedTotal
     }
 }
 

@@ -17,7 +17,8 @@ extension Golden {
       "message": "switchman.yaml:12: listeners[1].max_lag: not a size"
     },
     "reloads_total": 3,
-    "reload_failures_total": 1
+    "reload_failures_total": 1,
+    "log_lines_dropped_total": 12
   },
   "cluster": {
     "scope": "demo",

@@ -19,6 +19,9 @@ switchman_config_reloads_total 3
 # HELP switchman_config_reload_failures_total Configuration reloads rejected (the previous configuration stayed).
 # TYPE switchman_config_reload_failures_total counter
 switchman_config_reload_failures_total 1
+# HELP switchman_log_lines_dropped_total Log lines (session log and diagnostics) dropped because their reader fell behind.
+# TYPE switchman_log_lines_dropped_total counter
+switchman_log_lines_dropped_total 12
 # HELP switchman_config_last_reload_successful Whether the last configuration reload was applied (1) or rejected (0).
 # TYPE switchman_config_last_reload_successful gauge
 switchman_config_last_reload_successful 0

@@ -13,7 +13,8 @@ extension Golden {
     "config_file": null,
     "last_reload": null,
     "reloads_total": 0,
-    "reload_failures_total": 0
+    "reload_failures_total": 0,
+    "log_lines_dropped_total": 0
   },
   "cluster": null,
   "listeners": [

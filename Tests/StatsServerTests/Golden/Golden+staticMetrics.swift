@@ -19,6 +19,9 @@ switchman_config_reloads_total 0
 # HELP switchman_config_reload_failures_total Configuration reloads rejected (the previous configuration stayed).
 # TYPE switchman_config_reload_failures_total counter
 switchman_config_reload_failures_total 0
+# HELP switchman_log_lines_dropped_total Log lines (session log and diagnostics) dropped because their reader fell behind.
+# TYPE switchman_log_lines_dropped_total counter
+switchman_log_lines_dropped_total 0
 # HELP switchman_listener_info A configured listener (always 1), with its bind address and role.
 # TYPE switchman_listener_info gauge
 switchman_listener_info{listener="web",bind="[::]:8080",role="static"} 1
