@@ -37,4 +37,9 @@ public struct ResolutionError: Error, Sendable, Equatable, CustomStringConvertib
     /// gai_strerror's text.
     public let message: String
     public var description: String { "cannot resolve \(host): \(message)" }
+
+    public init(host: String, message: String) {
+        self.host = host
+        self.message = message
+    }
 }

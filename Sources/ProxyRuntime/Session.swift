@@ -58,6 +58,8 @@ final class Session: EventHandler, @unchecked Sendable {
     /// This loop's counters of the connected server (set by the worker on connect).
     var serverTally: ServerTally?
     var serverAddress: SocketAddress?
+    /// Further addresses of the chosen server's name, tried in turn when a connect fails.
+    var untriedAddresses: [SocketAddress] = []
     var triedServers: Set<String> = []
     var attempts = 0
     /// Monotonic deadline of a hold or queue wait; 0 when not waiting.
@@ -249,8 +251,12 @@ final class Session: EventHandler, @unchecked Sendable {
         worker.resolve(chosen.endpoint) { [weak self] result in
             guard let self, self.state == .waiting, self.server == chosen else { return }
             switch result {
-            case .success(let addresses):
+            case .success(let addresses) where !addresses.isEmpty:
+                // Every address of the name is tried in turn before the server counts as unreachable.
+                self.untriedAddresses = Array(addresses.dropFirst())
                 self.startConnect(to: addresses[0])
+            case .success:
+                self.connectFailed(IOErrorDescription("\(chosen.endpoint.host): no address"))
             case .failure(let error):
                 self.connectFailed(IOErrorDescription(error.description))
             }
@@ -308,6 +314,13 @@ final class Session: EventHandler, @unchecked Sendable {
 
     func connectFailed(_ error: IOErrorDescription) {
         closeServerSocket()
+        if let server, !untriedAddresses.isEmpty {
+            worker.connectFailed(self, server: server, error: error.text)
+            state = .waiting
+            startConnect(to: untriedAddresses.removeFirst())
+            return
+        }
+        untriedAddresses = []
         if let server {
             worker.connectFailed(self, server: server, error: error.text)
             triedServers.insert(server.name)

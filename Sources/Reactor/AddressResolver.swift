@@ -12,10 +12,15 @@ public final class AddressResolver: Sendable {
         let completion: @Sendable (Result<[SocketAddress], ResolutionError>) -> Void
     }
 
-    private let queue = ConditionLock<[Request]>([])
+    /// A lookup as getaddrinfo does it (tests give their own).
+    public typealias Lookup = @Sendable (_ host: String, _ port: UInt16) -> Result<[SocketAddress], ResolutionError>
 
-    /// Starts the resolver thread.
-    public init() {
+    private let queue = ConditionLock<[Request]>([])
+    private let lookup: Lookup
+
+    /// Starts the resolver thread; `lookup` answers each name (getaddrinfo by default).
+    public init(lookup: @escaping Lookup = NameResolution.resolve) {
+        self.lookup = lookup
         Thread.spawn(name: "switchman-dns") { [self] in self.work() }
     }
 
@@ -33,7 +38,7 @@ public final class AddressResolver: Sendable {
     private func work() {
         while true {
             let request = queue.wait(for: { !$0.isEmpty }) { queue, _ in queue.removeFirst() }
-            let result = NameResolution.resolve(host: request.host, port: request.port)
+            let result = lookup(request.host, request.port)
             let completion = request.completion
             request.loop.execute { completion(result) }
         }

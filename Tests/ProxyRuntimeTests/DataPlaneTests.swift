@@ -1,4 +1,5 @@
 import Glibc
+import Reactor
 import PosixIO
 import SwitchmanCore
 import Synchronization
@@ -59,6 +60,27 @@ extension SocketTests {
             let received = try TestSocket.readToEnd(client)
             #expect(received.count == payload.count)
             #expect(received == payload)
+        }
+
+        @Test func aServerNameIsTriedAtEveryAddressItResolvesTo() throws {
+            let echo = try TestServer.echo()
+            defer { echo.stop() }
+            let refusing = try closedPort()
+            // db.test resolves to two addresses; only the second one accepts.
+            let resolver = AddressResolver { host, _ in
+                host == "db.test"
+                    ? .success([SocketAddress(literal: "127.0.0.1", port: refusing)!, SocketAddress(literal: "127.0.0.1", port: echo.port)!])
+                    : .failure(ResolutionError(host: host, message: "unknown"))
+            }
+            let listener = ListenerConfiguration(
+                name: "raw", bind: Endpoint(host: "127.0.0.1", port: 0), servers: [Endpoint(host: "db.test", port: 5432)], retries: 0)
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [listener]), resolver: resolver)
+            defer { proxy.stop() }
+            let client = try TestSocket.connect(port: proxy.port("raw"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, Array("hello".utf8))
+            #expect(try TestSocket.readExactly(client, 5) == Array("hello".utf8))
+            #expect(proxy.statistics().listeners["raw"]?.counters.connectErrors == 1)
         }
 
         @Test func serverHalfCloseStillDeliversTheClientsLaterBytes() throws {

@@ -11,12 +11,12 @@ final class ProxyHarness: Sendable {
     let runtime: ProxyRuntime
     let group: EventLoopGroup
 
-    init(_ configuration: ProxyConfiguration) throws {
+    init(_ configuration: ProxyConfiguration, resolver: AddressResolver = AddressResolver()) throws {
         group = try EventLoopGroup(count: 2)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         runtime = ProxyRuntime(
-            configuration: configuration, group: group, resolver: AddressResolver(), logger: logger, sessionLog: nil)
+            configuration: configuration, group: group, resolver: resolver, logger: logger, sessionLog: nil)
         group.start()
         try runtime.start()
     }
