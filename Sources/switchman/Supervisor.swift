@@ -38,13 +38,15 @@ final class Supervisor {
         let threads = configuration.threads ?? EventLoopGroup.availableCPUs()
         group = try EventLoopGroup(count: threads)
         sessionLog = SessionLog(fd: 1, format: logFormat == .json ? .json : .text)
+        // One resolver thread serves the data plane and the promotion probes.
+        let resolver = AddressResolver()
         runtime = ProxyRuntime(
-            configuration: configuration, group: group, resolver: AddressResolver(), logger: logger, sessionLog: sessionLog)
+            configuration: configuration, group: group, resolver: resolver, logger: logger, sessionLog: sessionLog)
         if let cluster = configuration.cluster {
             let runtime = self.runtime
             let coordinator = ClusterCoordinator(
                 listeners: configuration.listeners, cluster: cluster, loop: group.loops[0], logger: Logger(label: "switchman.cluster"),
-                publish: { routes, completion in runtime.updateRoutes(routes, completion: completion) })
+                resolver: resolver, publish: { routes, completion in runtime.updateRoutes(routes, completion: completion) })
             self.coordinator = coordinator
             watcher = PatroniWatcher(configuration: cluster, logger: Logger(label: "switchman.zookeeper")) { event in
                 coordinator.handle(event)

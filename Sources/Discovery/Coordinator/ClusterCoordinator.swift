@@ -35,6 +35,10 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var plan: RoutePlan?
 
     private var probe: SQLProbe?
+    /// Looks members' host names up off the loop before each probe.
+    private let resolver: AddressResolver
+    /// Bumped whenever a probe starts or stops, so a late lookup answer for an older one is ignored.
+    private var probeRound: UInt64 = 0
     private var probeTarget: ClusterMember?
     private var probeRetry: TimerID?
     private var lastProbe: HealthCheckStats?
@@ -55,7 +59,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private static let eventLimit = 100
 
     public init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
-                publish: @escaping Publisher) {
+                resolver: AddressResolver, publish: @escaping Publisher) {
+        self.resolver = resolver
         self.listeners = listeners
         self.cluster = cluster
         self.loop = loop
@@ -227,10 +232,39 @@ public final class ClusterCoordinator: @unchecked Sendable {
         runProbe()
     }
 
+    /// Resolves the member's host off the loop (the resolver's thread), then probes the address.
     private func runProbe() {
         guard let member = probeTarget else { return }
         let started = loop.now
-        probe = SQLProbe(loop: loop, endpoint: member.endpoint, credentials: cluster.check, query: "select pg_is_in_recovery()") { [weak self] result in
+        probeRound &+= 1
+        let round = probeRound
+        let endpoint = member.endpoint
+        if let literal = SocketAddress(literal: endpoint.host, port: endpoint.port) {
+            startProbe(member, address: literal, started: started)
+            return
+        }
+        resolver.resolve(host: endpoint.host, port: endpoint.port, on: loop) { [weak self] result in
+            guard let coordinator = self, coordinator.probeRound == round, let target = coordinator.probeTarget, target.name == member.name else { return }
+            switch result {
+            case .success(let addresses) where !addresses.isEmpty:
+                coordinator.startProbe(member, address: addresses[0], started: started)
+            case .success:
+                coordinator.probeFailed("\(endpoint.host): no address", started: started)
+            case .failure(let error):
+                coordinator.probeFailed(error.description, started: started)
+            }
+        }
+    }
+
+    private func probeFailed(_ reason: String, started: UInt64) {
+        lastProbe = HealthCheckStats(
+            name: "promotion", ok: false, time: Clock.wallSeconds(), duration: Double(loop.now &- started) / 1e9, detail: reason)
+        scheduleProbe()
+    }
+
+    private func startProbe(_ member: ClusterMember, address: SocketAddress, started: UInt64) {
+        probe = SQLProbe(loop: loop, endpoint: member.endpoint, address: address, credentials: cluster.check,
+                         query: "select pg_is_in_recovery()") { [weak self] result in
             guard let self, let target = self.probeTarget, target.name == member.name else { return }
             self.probe = nil
             let duration = Double(self.loop.now &- started) / 1e9
@@ -258,6 +292,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
     }
 
     private func stopProbe() {
+        probeRound &+= 1
         probe?.cancel()
         probe = nil
         if let probeRetry { loop.cancel(probeRetry) }

@@ -33,21 +33,14 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
     /// A result already read while libpq still waits for the end of the answer.
     private var pendingOutcome: SQLProbeResult?
 
-    /// Starts connecting to `endpoint` and will run `query`. Must be called on `loop`.
-    public init(loop: EventLoop, endpoint: Endpoint, credentials: SQLCheckConfiguration, query: String,
+    /// Starts connecting to `endpoint` at `address` (already resolved, off the loop) and will run
+    /// `query`. Must be called on `loop`.
+    public init(loop: EventLoop, endpoint: Endpoint, address: SocketAddress, credentials: SQLCheckConfiguration, query: String,
                 completion: @escaping (SQLProbeResult) -> Void) {
         self.loop = loop
         self.query = query
         self.completion = completion
-        let timeoutSeconds = max(1, Int(credentials.timeout.components.seconds))
-        var parameters: [(String, String)] = [
-            ("host", endpoint.host), ("port", String(endpoint.port)), ("user", credentials.user),
-            ("dbname", credentials.database), ("application_name", "switchman-check"),
-            ("connect_timeout", String(timeoutSeconds)), ("gssencmode", "disable"),
-        ]
-        if let password = credentials.password { parameters.append(("password", password)) }
-        if let passfile = credentials.passfile { parameters.append(("passfile", passfile)) }
-        connection = Self.connectStart(parameters)
+        connection = Self.connectStart(Self.connectionParameters(endpoint: endpoint, address: address, credentials: credentials))
         timer = loop.schedule(after: credentials.timeout) { [weak self] in
             self?.finish(.failed("no answer within \(credentials.timeout.humanReadable)"))
         }
@@ -174,6 +167,22 @@ public final class SQLProbe: EventHandler, @unchecked Sendable {
         let completion = self.completion
         self.completion = nil
         completion?(result)
+    }
+
+    /// libpq's connection parameters. `hostaddr` carries the resolved address, so libpq never
+    /// looks a name up on the loop thread; `host` keeps the name for libpq's messages (and a
+    /// passfile's host field).
+    static func connectionParameters(endpoint: Endpoint, address: SocketAddress,
+                                     credentials: SQLCheckConfiguration) -> [(String, String)] {
+        let timeoutSeconds = max(1, Int(credentials.timeout.components.seconds))
+        var parameters: [(String, String)] = [
+            ("host", endpoint.host), ("hostaddr", address.host), ("port", String(address.port)), ("user", credentials.user),
+            ("dbname", credentials.database), ("application_name", "switchman-check"),
+            ("connect_timeout", String(timeoutSeconds)), ("gssencmode", "disable"),
+        ]
+        if let password = credentials.password { parameters.append(("password", password)) }
+        if let passfile = credentials.passfile { parameters.append(("passfile", passfile)) }
+        return parameters
     }
 
     private static func connectStart(_ parameters: [(String, String)]) -> OpaquePointer? {
