@@ -15,6 +15,8 @@
 #                                                 wait until it and its PostgreSQL are gone (or return at once)
 #   scripts/local-cluster.sh start-node DIR N     start node N's Patroni again (does not wait)
 #   scripts/local-cluster.sh switchover DIR [CANDIDATE]     POST /switchover to the leader (waits for Patroni's answer)
+#   scripts/local-cluster.sh restart-pg DIR N     POST /restart to node N (patronictl restart: PostgreSQL restarts,
+#                                                 Patroni keeps its role and the leader key); waits for the answer
 #   scripts/local-cluster.sh restart-zk DIR [DOWN_SECONDS]  stop ZooKeeper, stay down, start it on the same port
 #   scripts/local-cluster.sh env DIR              print DIR/cluster.env
 #
@@ -430,6 +432,10 @@ case "$cmd" in
     switchover)
         [[ $# -ge 2 ]] || usage; load_env "$2"
         "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" switchover $(all_apis) ${3:+--candidate "$3"}
+        ;;
+    restart-pg)
+        [[ $# -ge 3 ]] || usage; load_env "$2"
+        "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" restart "$(node_api "$3")"
         ;;
     restart-zk)
         [[ $# -ge 2 ]] || usage; load_env "$2"

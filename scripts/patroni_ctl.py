@@ -127,6 +127,13 @@ def cmd_switchover(args):
     return 0 if status in (200, 202) else 1
 
 
+def cmd_restart(args):
+    # Patroni answers once PostgreSQL is up again (or the restart failed).
+    status, text = http("POST", f"http://{args.api}/restart", {}, timeout=args.timeout)
+    print(f"restart {args.api}: HTTP {status} {text.strip()}")
+    return 0 if status == 200 else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -138,6 +145,8 @@ def main():
     lz.add_argument("--timeout", type=float, default=2.0); lz.set_defaults(func=cmd_leader_zk)
     s = sub.add_parser("switchover"); s.add_argument("api", nargs="+"); s.add_argument("--candidate")
     s.add_argument("--timeout", type=float, default=60.0); s.set_defaults(func=cmd_switchover)
+    r = sub.add_parser("restart"); r.add_argument("api"); r.add_argument("--timeout", type=float, default=60.0)
+    r.set_defaults(func=cmd_restart)
     args = p.parse_args()
     sys.exit(args.func(args))
 

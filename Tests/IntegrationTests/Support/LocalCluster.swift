@@ -94,6 +94,12 @@ struct LocalCluster: Sendable {
         try await Command.check(Self.script, ["switchover", directory, candidate.name], timeout: .seconds(120))
     }
 
+    /// Patroni's `POST /restart` of the node's PostgreSQL (`patronictl restart`): Patroni keeps its
+    /// role and, on the leader, the leader key; returns once Patroni answered (PostgreSQL is up again).
+    func restartPostgres(_ node: ClusterNode) async throws {
+        try await Command.check(Self.script, ["restart-pg", directory, String(node.number)], timeout: .seconds(120))
+    }
+
     /// Stops ZooKeeper, keeps it down `downSeconds`, starts it again on the same port with the same data.
     func restartZooKeeper(downSeconds: Int) async throws {
         try await Command.check(Self.script, ["restart-zk", directory, String(downSeconds)], timeout: .seconds(120))
