@@ -43,6 +43,16 @@ else
     sm_log "docker-compose not installed: compose file not validated"
 fi
 
+step "Dockerfile: no syntax= line (a registry pull), no RUN --mount (BuildKit only)"
+! grep -nE '^[[:space:]]*#[[:space:]]*syntax[[:space:]]*=|--mount' Dockerfile || sm_die "Dockerfile needs a registry or BuildKit"
+
+step "systemd-analyze verify deploy/switchman.service"
+scripts/check-systemd-unit.sh .build/debug/switchman
+
+step "switchman health against a dead port (must exit 1)"
+dead=$(sm_free_ports 1 17000)
+if .build/debug/switchman health --timeout 2 "http://127.0.0.1:$dead/health"; then sm_die "switchman health exited 0 against a dead port"; fi
+
 if [[ "${RUN_CLUSTER_SELFTEST:-0}" == 1 && $EUID -eq 0 ]]; then
     step "local cluster self-test (ZooKeeper + 2 Patroni nodes: failover, crash, switchover, ZooKeeper restart)"
     scripts/cluster-selftest.sh
