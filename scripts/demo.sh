@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on one machine: install the packages, build Switchman (release), start the local Patroni
-# cluster (ZooKeeper + two PostgreSQL 15 nodes on 127.0.0.1), write a proxy.conf for it and run
-# Switchman in the foreground. Ctrl-C stops Switchman, then the cluster. As root.
+# cluster (ZooKeeper + two PostgreSQL 15 nodes on 127.0.0.1), write a proxy.conf for each of two
+# Switchman instances and run both in the foreground. Ctrl-C stops them, then the cluster. As root.
 #
 #   scripts/demo.sh [--no-install] [--keep] [DIR]
 #     DIR           where the cluster and proxy.conf live (default: run/demo in the repository, or
@@ -9,7 +9,8 @@
 #     --no-install  skip scripts/install-deps.sh
 #     --keep        leave the cluster running when Switchman exits (stop it: scripts/local-cluster.sh stop DIR/cluster)
 #
-# Ports: 5432 (writes), 5433 (reads) and 7000 (stats) when free, else free ones; all printed.
+# Two Switchman instances: 5432/5433/7000 and 6432/6433/7001 (writes/reads/stats) when free, else free
+# ones; all printed, with the libpq multi-host form over both, and written to DIR/demo.env.
 # SWITCHMAN_BIN=path runs that binary instead of building one.
 set -euo pipefail
 SM_SCRIPT=demo.sh
@@ -66,11 +67,12 @@ trap stop_cluster EXIT
 # shellcheck disable=SC1091
 source "$CLUSTER/cluster.env"
 
-mapfile -t ports < <(sm_free_ports 3 5432 5433 7000)
-PRIMARY=${ports[0]} REPLICAS=${ports[1]} STATS=${ports[2]}
-CONF="$DIR/proxy.conf"
-cat > "$CONF" <<CONF
-# written by scripts/demo.sh for the local cluster in $CLUSTER
+# Two Switchman instances in front of the same cluster, each on its own ports: no shared state, each
+# follows the leader znode itself, so clients may list both (libpq multi-host).
+mapfile -t ports < <(sm_free_ports 6 5432 5433 7000 6432 6433 7001)
+write_conf() {  # write_conf N PRIMARY REPLICAS STATS
+    cat > "$DIR/proxy-$1.conf" <<CONF
+# written by scripts/demo.sh for the local cluster in $CLUSTER (instance $1 of 2)
 cluster:
   scope: $SCOPE
   namespace: $NAMESPACE
@@ -80,21 +82,59 @@ cluster:
   hold_max: 1000
 
 listeners:
-  - { name: primary,  bind: "127.0.0.1:$PRIMARY", role: primary }
-  - { name: replicas, bind: "127.0.0.1:$REPLICAS", role: replica, max_lag: 16MB, fallback: primary, balance: roundrobin }
+  - { name: primary,  bind: "127.0.0.1:$2", role: primary }
+  - { name: replicas, bind: "127.0.0.1:$3", role: replica, max_lag: 16MB, fallback: primary, balance: roundrobin }
 
-stats: { bind: "127.0.0.1:$STATS" }
+stats: { bind: "127.0.0.1:$4" }
 CONF
+}
+write_conf 1 "${ports[0]}" "${ports[1]}" "${ports[2]}"
+write_conf 2 "${ports[3]}" "${ports[4]}" "${ports[5]}"
+P1=${ports[0]} R1=${ports[1]} S1=${ports[2]} P2=${ports[3]} R2=${ports[4]} S2=${ports[5]}
+# for scripts and tests: the ports of both instances
+cat > "$DIR/demo.env" <<ENV
+PRIMARY_1=$P1
+REPLICAS_1=$R1
+STATS_1=$S1
+PRIMARY_2=$P2
+REPLICAS_2=$R2
+STATS_2=$S2
+PGUSER=$PGUSER
+PGPASSWORD=$PGPASSWORD
+ENV
 
 cat <<INFO
 
-  Switchman in front of Patroni cluster '$SCOPE' (ZooKeeper 127.0.0.1:$ZK_PORT):
-    writes:  PGPASSWORD=$PGPASSWORD psql -h 127.0.0.1 -p $PRIMARY -U $PGUSER
-    reads:   PGPASSWORD=$PGPASSWORD psql -h 127.0.0.1 -p $REPLICAS -U $PGUSER
-    stats:   http://127.0.0.1:$STATS/
-  Try a failover from another shell:
-    scripts/local-cluster.sh stop-node $CLUSTER 1      (or kill-node, switchover, status)
-  Configuration: $CONF — Ctrl-C stops Switchman$( (( keep )) || echo ' and the cluster').
+  Two Switchman instances in front of Patroni cluster '$SCOPE' (ZooKeeper 127.0.0.1:$ZK_PORT):
+    instance 1: writes 127.0.0.1:$P1, reads 127.0.0.1:$R1, stats http://127.0.0.1:$S1/
+    instance 2: writes 127.0.0.1:$P2, reads 127.0.0.1:$R2, stats http://127.0.0.1:$S2/
+  Writes through either, or both (libpq multi-host: the first that answers and takes writes):
+    PGPASSWORD=$PGPASSWORD psql "host=127.0.0.1,127.0.0.1 port=$P1,$P2 user=$PGUSER dbname=postgres target_session_attrs=read-write"
+  Reads:
+    PGPASSWORD=$PGPASSWORD psql "host=127.0.0.1,127.0.0.1 port=$R1,$R2 user=$PGUSER dbname=postgres"
+  Try a failover from another shell (the seed's exercise: the stopped leader comes back as a replica;
+  Patroni does not fail back on its own):
+    scripts/local-cluster.sh stop-node $CLUSTER 1      (or kill-node, switchover, start-node, status)
+  Stop one instance to see the multi-host form move to the other: kill \$(cat $DIR/switchman-1.pid)
+  Logs: $DIR/switchman-1.log, $DIR/switchman-2.log (followed below). Ctrl-C stops both$( (( keep )) || echo ' and the cluster').
 
 INFO
-"$BIN" run --config "$CONF"
+pids=()
+for n in 1 2; do
+    : > "$DIR/switchman-$n.log"
+    "$BIN" run --config "$DIR/proxy-$n.conf" >> "$DIR/switchman-$n.log" 2>&1 &
+    pids+=($!)
+    echo "$!" > "$DIR/switchman-$n.pid"
+done
+tail -n +1 -F "$DIR/switchman-1.log" "$DIR/switchman-2.log" &
+tail_pid=$!
+stop_all() {
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+}
+trap stop_all INT TERM
+# Wait until both instances ended (one may be stopped on purpose while the other keeps serving).
+for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null; do wait "$pid" || true; done
+done
+kill "$tail_pid" 2>/dev/null || true
+rm -f "$DIR/switchman-1.pid" "$DIR/switchman-2.pid"

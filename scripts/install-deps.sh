@@ -20,8 +20,9 @@ PACKAGES=(
     # dependency of Debian's patroni package), PostgreSQL 15 and psql
     zookeeper patroni python3 python3-kazoo python3-psycopg2 postgresql-15 postgresql-client-15
     # test tools: port probes, HTTP checks, process helpers, the HAProxy comparison, the metrics
-    # format check (promtool), the HTML page check, compose file validation
-    netcat-openbsd curl procps util-linux haproxy prometheus chromium docker-compose
+    # format check (promtool), the HTML page check, compose file validation, the systemd unit check
+    # (systemd-analyze)
+    netcat-openbsd curl procps util-linux haproxy prometheus chromium docker-compose systemd
 )
 BENCH_PACKAGES=(wrk iperf3 nginx-light linux-perf strace valgrind hyperfine)
 

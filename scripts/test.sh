@@ -43,6 +43,26 @@ else
     sm_log "docker-compose not installed: compose file not validated"
 fi
 
+step "Dockerfile: no syntax= line (a registry pull), no RUN --mount (BuildKit only)"
+! grep -nE '^[[:space:]]*#[[:space:]]*syntax[[:space:]]*=' Dockerfile || sm_die "Dockerfile: a syntax= line pulls a frontend image"
+! grep -vE '^[[:space:]]*#' Dockerfile | grep -n -e '--mount' || sm_die "Dockerfile: RUN --mount needs BuildKit"
+
+step "systemd-analyze verify deploy/switchman.service"
+scripts/check-systemd-unit.sh .build/debug/switchman
+
+step "switchman health against a dead port (must exit 1)"
+dead=$(sm_free_ports 1 17000)
+if .build/debug/switchman health --timeout 2 "http://127.0.0.1:$dead/health"; then sm_die "switchman health exited 0 against a dead port"; fi
+
+step "compose smoke test (scripts/compose-smoke.sh; skipped without a Docker engine and its base images)"
+smoke=0
+scripts/compose-smoke.sh || smoke=$?
+case $smoke in
+    0) ;;
+    77) sm_log "compose smoke test skipped (see the line above)" ;;
+    *) sm_die "compose smoke test failed (exit $smoke)" ;;
+esac
+
 if [[ "${RUN_CLUSTER_SELFTEST:-0}" == 1 && $EUID -eq 0 ]]; then
     step "local cluster self-test (ZooKeeper + 2 Patroni nodes: failover, crash, switchover, ZooKeeper restart)"
     scripts/cluster-selftest.sh
