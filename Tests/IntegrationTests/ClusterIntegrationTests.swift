@@ -71,9 +71,9 @@ struct ClusterIntegrationTests {
         try createTable(on: leader)
         // A new connection every 200 ms through Switchman, and one every 50 ms straight to the node
         // (which shows how long PostgreSQL itself was down).
-        let through = Writer(port: fixture.switchman.primaryPort, table: Self.table, idBase: 40_000_000,
+        let through = Writer(port: fixture.switchman.primaryPort, table: Self.table, idBase: 60_000_000,
                              interval: .milliseconds(200), connectTimeout: 40, freshConnections: true)
-        let direct = Writer(port: leader.pgPort, table: Self.table, idBase: 41_000_000,
+        let direct = Writer(port: leader.pgPort, table: Self.table, idBase: 61_000_000,
                             interval: .milliseconds(50), connectTimeout: 2, freshConnections: true)
         through.start()
         direct.start()
