@@ -402,10 +402,11 @@ extension Session {
         serverCounter?.release()
         serverCounter = nil
         server = nil
-        let wasConnecting = state == .connecting
+        untriedAddresses = []
+        let sentNothing = state != .established
         state = .waiting
         // A connect that did not complete sent nothing: the start-up, blind bytes included, stays as it is.
-        guard !wasConnecting, let startup else { return }
+        guard !sentNothing, let startup else { return }
         if let heldFrom = startup.heldFrom { startup.toClient.removeSubrange(heldFrom...) }
         startup.heldFrom = nil
         startup.toServer = []
@@ -420,6 +421,9 @@ extension Session {
         switch state {
         case .connecting:
             return true
+        case .waiting:
+            // Chosen, its name being looked up: nothing was sent anywhere yet.
+            return server != nil
         case .established:
             guard let startup else { return false }
             return startup.retryable && startup.clientPhase != .blind

@@ -248,6 +248,8 @@ final class Session: EventHandler, @unchecked Sendable {
 
     private func connect(to chosen: RouteServer) {
         attempts += 1
+        // Addresses left from an earlier server's name belong to that server, never to this one.
+        untriedAddresses = []
         worker.resolve(chosen.endpoint) { [weak self] result in
             guard let self, self.state == .waiting, self.server == chosen else { return }
             switch result {
@@ -297,6 +299,9 @@ final class Session: EventHandler, @unchecked Sendable {
             return
         }
         state = .established
+        untriedAddresses = []
+        // A later hold (a replay after a 57P03) gets a deadline of its own, not a queue wait's.
+        waitDeadline = 0
         connectedAt = worker.loop.now
         lastServerActivity = connectedAt
         lastClientActivity = connectedAt

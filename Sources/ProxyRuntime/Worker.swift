@@ -123,7 +123,12 @@ final class Worker: @unchecked Sendable {
         for session in sessions.values where session.listener.retired {
             retired[ObjectIdentifier(session.listener)] = session.listener
         }
-        for old in retired.values { if let route = routes[old.name] { old.route = route } }
+        for old in retired.values {
+            guard let route = routes[old.name] else { continue }
+            old.route = route
+            // Its sessions that wait (moved by an earlier route change, or retrying) follow too.
+            if case .hold = route.state {} else { waitingRoom.releaseHeld(of: old) }
+        }
         for (name, route) in routes {
             guard let listener = listeners[name] else { continue }
             listener.route = route

@@ -1,4 +1,5 @@
 import Glibc
+import Reactor
 import PosixIO
 import SwitchmanCore
 import Synchronization
@@ -90,6 +91,27 @@ struct RouteUpdateTests {
             #expect(try TestSocket.readExactly(client, 1) == [UInt8(generation)])
         }
         #expect(proxy.statistics().routeServersCached == 1)
+    }
+
+    @Test func aSessionWaitingForItsLeadersNameFollowsALeaderChange() throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        // The old leader's name takes a second to resolve; the leader changes meanwhile.
+        let resolver = AddressResolver { host, port in
+            usleep(1_000_000)
+            return .failure(ResolutionError(host: host, message: "gone"))
+        }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]), resolver: resolver)
+        defer { proxy.stop() }
+        let slow = RouteServer(name: "node1", endpoint: Endpoint(host: "node1.test", port: 5432), generation: 1)
+        proxy.runtime.updateRoutes(["primary": ListenerRoute(state: .ready, servers: [slow], closesStaleSessions: true)])
+        let client = try TestSocket.connect(port: proxy.port("primary"))
+        defer { close(client) }
+        try TestSocket.writeAll(client, Array("hello".utf8))
+        usleep(200_000)
+        proxy.runtime.updateRoutes(["primary": route(echo, name: "node2", generation: 2)])
+        #expect(try TestSocket.readExactly(client, 5) == Array("hello".utf8))
+        #expect(proxy.statistics().listeners["primary"]?.counters.movedByRouteChange == 1)
     }
 
     @Test func theSameLeaderInANewTermIsStaleToo() throws {

@@ -1,4 +1,5 @@
 import Glibc
+import Reactor
 import PosixIO
 import SwitchmanCore
 import Synchronization
@@ -140,6 +141,33 @@ extension SocketTests {
                 #expect(Wire.key(in: try Wire.readStartupAnswer(client).events) != nil)
             }
             #expect(healthy.startups.withLock { $0.count } == 4)
+        }
+
+        @Test func addressesLeftFromOneServersNameAreNeverUsedForTheNextServer() throws {
+            // a.test resolves to a node that answers 57P03 and then to one that accepts; b.test does
+            // not resolve. A start-up replayed from a.test to b.test must not land on a.test's second
+            // address under b.test's name.
+            let refusing = try FakePostgres.refusing()
+            let secondAddress = try FakePostgres.accepting(keyBase: 700)
+            defer { refusing.stop(); secondAddress.stop() }
+            let resolver = AddressResolver { host, _ in
+                host == "a.test"
+                    ? .success([SocketAddress(literal: "127.0.0.1", port: refusing.port)!, SocketAddress(literal: "127.0.0.1", port: secondAddress.port)!])
+                    : .failure(ResolutionError(host: host, message: "unknown"))
+            }
+            let listener = ListenerConfiguration(
+                name: "raw", bind: Endpoint(host: "127.0.0.1", port: 0),
+                servers: [Endpoint(host: "a.test", port: 5432), Endpoint(host: "b.test", port: 5432)], retries: 3)
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [listener]), resolver: resolver)
+            defer { proxy.stop() }
+            for _ in 0..<4 {
+                let client = try TestSocket.connect(port: proxy.port("raw"), timeoutSeconds: 8)
+                defer { close(client) }
+                try TestSocket.writeAll(client, Wire.startup())
+                _ = try? Wire.readStartupAnswer(client)
+            }
+            #expect(refusing.startups.withLock { $0.count } >= 4)
+            #expect(secondAddress.startups.withLock { $0.count } == 0)
         }
 
         @Test func heldClientIsConnectedOnceTheRouteBecomesReady() throws {
