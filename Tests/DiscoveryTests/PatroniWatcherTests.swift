@@ -44,6 +44,33 @@ struct PatroniWatcherTests {
         #expect(watcher.health == .live)
     }
 
+    @Test func aFailedReadIsFollowedByAResyncSoThePictureDoesNotFreeze() async throws {
+        let server = try ZooKeeperServer()
+        try server.start()
+        defer { server.stop() }
+        let fixture = PatroniFixture(writer: try ZNodeWriter(port: server.port), scope: "c9")
+        try fixture.seedTwoNodes()
+        let events = EventLog()
+        // While `failing` is set, every read of the leader znode answers ZCONNECTIONLOSS (-4).
+        let failing = Atomic<Bool>(false)
+        let watcher = PatroniWatcher(
+            configuration: .test(port: server.port, scope: "c9", sessionTimeout: .seconds(4)), logger: Self.logger,
+            localExpiry: true, retryDelay: .seconds(1),
+            readFault: { node in failing.load(ordering: .relaxed) && node == .leader ? -4 : nil }, onEvent: events.callback)
+        watcher.start()
+        defer { watcher.stop() }
+        #expect(await events.waitForTopology { $0.leaderName == "pg-0" })
+
+        failing.store(true, ordering: .relaxed)
+        try fixture.setLeader("pg-1")
+        // The change cannot be read: nothing half-read is published meanwhile.
+        #expect(!(await events.waitForTopology(timeout: .seconds(2)) { $0.leaderName == "pg-1" }))
+        failing.store(false, ordering: .relaxed)
+        // No reconnect happens; the resync alone brings the new leader.
+        #expect(await events.waitForTopology(timeout: .seconds(20)) { $0.leaderName == "pg-1" })
+        #expect(watcher.health == .live)
+    }
+
     @Test func seesEveryLeaderChangeBecauseEachEventReArmsItsWatch() async throws {
         let server = try ZooKeeperServer()
         try server.start()

@@ -33,10 +33,12 @@ public final class PatroniWatcher: Sendable {
         logger: Logger,
         localExpiry: Bool,
         retryDelay: Duration,
+        readFault: (@Sendable (PatroniNode) -> Int32?)? = nil,
         onEvent: @escaping @Sendable (DiscoveryEvent) -> Void
     ) {
         core = WatcherCore(
-            configuration: configuration, logger: logger, localExpiry: localExpiry, retryDelay: retryDelay, onEvent: onEvent
+            configuration: configuration, logger: logger, localExpiry: localExpiry, retryDelay: retryDelay,
+            readFault: readFault, onEvent: onEvent
         )
     }
 

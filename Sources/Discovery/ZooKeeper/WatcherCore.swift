@@ -38,6 +38,10 @@ final class WatcherCore: @unchecked Sendable {
         var sessionTimeout: Duration?
         var sessionID: Int64?
         var replaceAt: ContinuousClock.Instant?
+        /// A read of the current round failed: the whole cluster is read again at this time.
+        var resyncAt: ContinuousClock.Instant?
+        /// Failed rounds in a row (for the backoff).
+        var failedRounds = 0
         var started = false
         var stopping = false
         var stopped = false
@@ -61,6 +65,9 @@ final class WatcherCore: @unchecked Sendable {
     /// Pause before a new handle after an authentication failure or a failed `zookeeper_init`.
     let retryDelay: Duration
 
+    /// Test seam: answers with this error code instead of a read's real one when it returns non-nil.
+    let readFault: (@Sendable (PatroniNode) -> Int32?)?
+
     private let condition = NSCondition()
     private var state = State()
     private var thread: Thread?
@@ -70,8 +77,10 @@ final class WatcherCore: @unchecked Sendable {
         logger: Logger,
         localExpiry: Bool,
         retryDelay: Duration,
+        readFault: (@Sendable (PatroniNode) -> Int32?)? = nil,
         onEvent: @escaping @Sendable (DiscoveryEvent) -> Void
     ) {
+        self.readFault = readFault
         self.configuration = configuration
         self.clientLogger = logger
         self.paths = PatroniPaths(namespace: configuration.namespace, scope: configuration.scope)
@@ -155,7 +164,17 @@ final class WatcherCore: @unchecked Sendable {
                 }
                 continue
             }
-            var deadline = state.replaceAt
+            if let at = state.resyncAt, now >= at {
+                state.resyncAt = nil
+                if let reads = beginRound(), let zh = state.handle, let handle = state.handleContext?.takeUnretainedValue() {
+                    let round = state.round
+                    condition.unlock()
+                    issue(reads, zh: zh, handle: handle, round: round)
+                    condition.lock()
+                }
+                continue
+            }
+            var deadline = [state.replaceAt, state.resyncAt].compactMap { $0 }.min()
             if localExpiry, !state.connected, let since = state.disconnectedSince, let timeout = state.sessionTimeout {
                 let expiry = since + timeout
                 if now >= expiry {
@@ -238,15 +257,12 @@ final class WatcherCore: @unchecked Sendable {
         case ZOO_CONNECTED_STATE:
             state.connected = true
             state.disconnectedSince = nil
-            state.round += 1
-            state.pending = 0
-            state.roundFailed = false
-            state.resyncing = true
+            state.resyncAt = nil
+            state.failedRounds = 0
+            reads = beginRound() ?? []
             state.sessionTimeout = .milliseconds(Int(zoo_recv_timeout(zh)))
             state.sessionID = zoo_client_id(zh).map { $0.pointee.client_id }
             round = state.round
-            reads = PatroniNode.singles.map { Read(kind: .data, node: $0) } + [Read(kind: .children, node: .membersDirectory)]
-            state.pending = reads.count
             logger.info("connected to ZooKeeper, reading the cluster", metadata: [
                 "session": "0x\(String(UInt64(bitPattern: state.sessionID ?? 0), radix: 16))",
                 "session_timeout": "\(state.sessionTimeout ?? .zero)",
@@ -289,6 +305,7 @@ final class WatcherCore: @unchecked Sendable {
 
     func dataRead(_ operation: OperationContext, rc: Int32, bytes: [UInt8]) {
         var follow: [Read] = []
+        let rc = readFault?(operation.node) ?? rc
         guard lockIfCurrent(operation) else { return }
         state.pending -= 1
         switch rc {
@@ -359,6 +376,29 @@ final class WatcherCore: @unchecked Sendable {
 
     // MARK: Helpers (lock held unless said otherwise)
 
+    /// Starts a round that reads (and watches) everything again; nil while disconnected.
+    private func beginRound() -> [Read]? {
+        guard state.connected else { return nil }
+        state.round += 1
+        state.roundFailed = false
+        state.resyncing = true
+        let reads = PatroniNode.singles.map { Read(kind: .data, node: $0) } + [Read(kind: .children, node: .membersDirectory)]
+        state.pending = reads.count
+        return reads
+    }
+
+    /// A round ended with a failed read: nothing of it is published (the picture could be half old,
+    /// half new), and everything is read again after a pause (0.5 s, doubling up to 10 s) rather
+    /// than only at the next reconnect, so the picture never freezes while the session is live.
+    private func scheduleResync() {
+        guard state.resyncAt == nil, state.connected else { return }
+        let pause = min(500 << min(state.failedRounds, 5), 10_000)
+        state.failedRounds += 1
+        state.resyncAt = .now + .milliseconds(pause)
+        logger.warning("a ZooKeeper read failed; reading the cluster again", metadata: ["in_ms": "\(pause)"])
+        condition.broadcast()
+    }
+
     /// Locks and returns true when the answer belongs to the current handle and connection.
     private func lockIfCurrent(_ operation: OperationContext) -> Bool {
         condition.lock()
@@ -389,7 +429,12 @@ final class WatcherCore: @unchecked Sendable {
 
     /// Once no read is outstanding: a full snapshot after a resync (then `.live`), else one per change.
     private func publishIfSettled() {
-        guard state.pending == 0, !state.roundFailed else { return }
+        guard state.pending == 0 else { return }
+        if state.roundFailed {
+            scheduleResync()
+            return
+        }
+        if state.resyncing { state.failedRounds = 0 }
         let topology = Topology(scope: configuration.scope, znodes: state.znodes)
         let previous = state.lastTopology
         if state.resyncing {
@@ -425,6 +470,7 @@ final class WatcherCore: @unchecked Sendable {
         state.epoch += 1
         state.connected = false
         state.resyncing = false
+        state.resyncAt = nil
         state.round += 1
         state.pending = 0
         state.sessionID = nil
@@ -463,6 +509,7 @@ final class WatcherCore: @unchecked Sendable {
                 if handle.epoch == state.epoch, round == state.round {
                     state.pending -= 1
                     state.roundFailed = true
+                    publishIfSettled()
                 }
                 condition.unlock()
                 logger.debug("request refused at once", metadata: ["path": "\(path)", "rc": "\(rc)"])
