@@ -34,14 +34,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var generations = RouteGenerations()
     private var plan: RoutePlan?
 
-    private var probe: SQLProbe?
-    /// Looks members' host names up off the loop before each probe.
-    private let resolver: AddressResolver
-    /// Bumped whenever a probe starts or stops, so a late lookup answer for an older one is ignored.
-    private var probeRound: UInt64 = 0
-    private var probeTarget: ClusterMember?
-    private var probeRetry: TimerID?
-    private var lastProbe: HealthCheckStats?
+    /// Confirms each new leader over SQL before writes go to it (set in init: it calls back here).
+    private var confirmer: PromotionConfirmer!
 
     private var leaderName: String?
     private var leaderSince: Double?
@@ -58,14 +52,23 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var memberStatus: [String: (status: BackendStatus, since: Double)] = [:]
     private static let eventLimit = 100
 
+    public convenience init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
+                            resolver: AddressResolver, publish: @escaping Publisher) {
+        self.init(listeners: listeners, cluster: cluster, loop: loop, logger: logger,
+                  check: SQLPromotionCheck(loop: loop, resolver: resolver, credentials: cluster.check), publish: publish)
+    }
+
+    /// With the promotion check given (tests: a fake).
     public init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
-                resolver: AddressResolver, publish: @escaping Publisher) {
-        self.resolver = resolver
+                check: PromotionCheck, publish: @escaping Publisher) {
         self.listeners = listeners
         self.cluster = cluster
         self.loop = loop
         self.logger = logger
         self.publish = publish
+        confirmer = PromotionConfirmer(loop: loop, check: check, interval: cluster.check.interval) { [unowned self] member in
+            self.confirm(member)
+        }
     }
 
     /// Feeds one discovery event (from the watcher's thread).
@@ -206,9 +209,9 @@ public final class ClusterCoordinator: @unchecked Sendable {
             }
         }
         if let member = fresh.leaderToConfirm {
-            ensureProbe(member)
+            confirmer.confirm(member)
         } else {
-            stopProbe()
+            confirmer.stop()
         }
     }
 
@@ -225,83 +228,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
 
     // MARK: - Promotion confirmation
 
-    private func ensureProbe(_ member: ClusterMember) {
-        if let target = probeTarget, target.name == member.name, target.endpoint == member.endpoint { return }
-        stopProbe()
-        probeTarget = member
-        runProbe()
-    }
-
-    /// Resolves the member's host off the loop (the resolver's thread), then probes the address.
-    private func runProbe() {
-        guard let member = probeTarget else { return }
-        let started = loop.now
-        probeRound &+= 1
-        let round = probeRound
-        let endpoint = member.endpoint
-        if let literal = SocketAddress(literal: endpoint.host, port: endpoint.port) {
-            startProbe(member, address: literal, started: started)
-            return
-        }
-        resolver.resolve(host: endpoint.host, port: endpoint.port, on: loop) { [weak self] result in
-            guard let coordinator = self, coordinator.probeRound == round, let target = coordinator.probeTarget, target.name == member.name else { return }
-            switch result {
-            case .success(let addresses) where !addresses.isEmpty:
-                coordinator.startProbe(member, address: addresses[0], started: started)
-            case .success:
-                coordinator.probeFailed("\(endpoint.host): no address", started: started)
-            case .failure(let error):
-                coordinator.probeFailed(error.description, started: started)
-            }
-        }
-    }
-
-    private func probeFailed(_ reason: String, started: UInt64) {
-        lastProbe = HealthCheckStats(
-            name: "promotion", ok: false, time: Clock.wallSeconds(), duration: Double(loop.now &- started) / 1e9, detail: reason)
-        scheduleProbe()
-    }
-
-    private func startProbe(_ member: ClusterMember, address: SocketAddress, started: UInt64) {
-        probe = SQLProbe(loop: loop, endpoint: member.endpoint, address: address, credentials: cluster.check,
-                         query: "select pg_is_in_recovery()") { [weak self] result in
-            guard let self, let target = self.probeTarget, target.name == member.name else { return }
-            self.probe = nil
-            let duration = Double(self.loop.now &- started) / 1e9
-            switch result {
-            case .row(let values) where values.first == "f":
-                self.lastProbe = HealthCheckStats(name: "promotion", ok: true, time: Clock.wallSeconds(), duration: duration,
-                                                  detail: "pg_is_in_recovery() = false")
-                self.confirm(member)
-            case .row(let values):
-                self.lastProbe = HealthCheckStats(name: "promotion", ok: false, time: Clock.wallSeconds(), duration: duration,
-                                                  detail: "pg_is_in_recovery() = \(values.first.flatMap { $0 } ?? "null") (still in recovery)")
-                self.scheduleProbe()
-            case .failed(let reason):
-                self.lastProbe = HealthCheckStats(name: "promotion", ok: false, time: Clock.wallSeconds(), duration: duration, detail: reason)
-                self.scheduleProbe()
-            }
-        }
-    }
-
-    private func scheduleProbe() {
-        probeRetry = loop.schedule(after: cluster.check.interval) { [weak self] in
-            self?.probeRetry = nil
-            self?.runProbe()
-        }
-    }
-
-    private func stopProbe() {
-        probeRound &+= 1
-        probe?.cancel()
-        probe = nil
-        if let probeRetry { loop.cancel(probeRetry) }
-        probeRetry = nil
-        probeTarget = nil
-    }
-
     private func confirm(_ member: ClusterMember) {
-        stopProbe()
         let now = Clock.wallSeconds()
         confirmedLeader = member.name
         confirmedAt = now
@@ -398,7 +325,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
             guard let entry = topology?.members[name] else { continue }
             let row = statusByName[name]
             var checks: [HealthCheckStats] = []
-            if name == leaderName, let lastProbe { checks.append(lastProbe) }
+            if name == leaderName, let lastCheck = confirmer.lastCheck { checks.append(lastCheck) }
             switch entry {
             case .valid(let member):
                 var tags: [String] = []
