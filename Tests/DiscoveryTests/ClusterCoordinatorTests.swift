@@ -43,6 +43,16 @@ struct ClusterCoordinatorTests {
                       "pg-1": member("pg-1", port: 6001, role: leader == "pg-1" ? "master" : "replica")]))
     }
 
+    /// Runs `body` with a coordinator of one primary listener on a started loop.
+    private func withCoordinator(_ body: (ClusterCoordinator, FakeCheck, Routes) throws -> Void) throws {
+        let group = try EventLoopGroup(count: 1)
+        group.start()
+        defer { group.stop() }
+        let check = FakeCheck()
+        let routes = Routes()
+        try body(coordinator(check: check, routes: routes, group: group), check, routes)
+    }
+
     private func coordinator(check: FakeCheck, routes: Routes, group: EventLoopGroup) -> ClusterCoordinator {
         let cluster = ClusterConfiguration(
             scope: "c", zookeeper: ZooKeeperConfiguration(hosts: [Endpoint(host: "127.0.0.1", port: 2181)]),
@@ -68,43 +78,35 @@ struct ClusterCoordinatorTests {
     }
 
     @Test func aNewLeaderGetsWritesOnlyOnceTheCheckSaysItIsOutOfRecovery() throws {
-        let group = try EventLoopGroup(count: 1)
-        group.start()
-        defer { group.stop() }
-        let check = FakeCheck()
-        let routes = Routes()
-        let coordinator = coordinator(check: check, routes: routes, group: group)
-        check.answer(.row(["t"]))  // still in recovery at the first check
-        check.answer(.failed("connection refused"))
-        coordinator.handle(.topology(Self.topology(leader: "pg-0")))
-        coordinator.handle(.session(.live, detail: "connected"))
-        #expect(eventually { check.started.count >= 3 })
-        if case .hold = routes.last?.state {} else { Issue.record("writes were routed before the promotion was confirmed: \(String(describing: routes.last))") }
-        check.answer(.row(["f"]))
-        #expect(eventually { routes.last?.state == .ready && routes.last?.servers.map(\.name) == ["pg-0"] })
-        #expect(check.started.allSatisfy { $0 == "pg-0" })
+        try withCoordinator { coordinator, check, routes in
+            check.answer(.row(["t"]))  // still in recovery at the first check
+            check.answer(.failed("connection refused"))
+            coordinator.handle(.topology(Self.topology(leader: "pg-0")))
+            coordinator.handle(.session(.live, detail: "connected"))
+            #expect(eventually { check.started.count >= 3 })
+            if case .hold = routes.last?.state {} else { Issue.record("writes were routed before the promotion was confirmed: \(String(describing: routes.last))") }
+            check.answer(.row(["f"]))
+            #expect(eventually { routes.last?.state == .ready && routes.last?.servers.map(\.name) == ["pg-0"] })
+            #expect(check.started.allSatisfy { $0 == "pg-0" })
+        }
     }
 
     @Test func anExpiredSessionFailsWritesClosedAndALeaderChangeStartsANewConfirmation() throws {
-        let group = try EventLoopGroup(count: 1)
-        group.start()
-        defer { group.stop() }
-        let check = FakeCheck()
-        let routes = Routes()
-        let coordinator = coordinator(check: check, routes: routes, group: group)
-        check.answer(.row(["f"]))
-        coordinator.handle(.topology(Self.topology(leader: "pg-0")))
-        coordinator.handle(.session(.live, detail: "connected"))
-        #expect(eventually { routes.last?.state == .ready })
-        coordinator.handle(.session(.expired, detail: "session expired"))
-        #expect(eventually { routes.last?.state != .ready })
-        // A new session reads pg-1 as leader: it is checked before it gets writes.
-        coordinator.handle(.topology(Self.topology(leader: "pg-1")))
-        coordinator.handle(.session(.live, detail: "connected"))
-        #expect(eventually { check.started.last == "pg-1" })
-        if case .ready = routes.last?.state { Issue.record("pg-1 got writes without a confirmation") }
-        check.answer(.row(["f"]))
-        #expect(eventually { check.started.filter { $0 == "pg-1" }.count >= 2 })
-        #expect(eventually { routes.last?.state == .ready && routes.last?.servers.map(\.name) == ["pg-1"] })
+        try withCoordinator { coordinator, check, routes in
+            check.answer(.row(["f"]))
+            coordinator.handle(.topology(Self.topology(leader: "pg-0")))
+            coordinator.handle(.session(.live, detail: "connected"))
+            #expect(eventually { routes.last?.state == .ready })
+            coordinator.handle(.session(.expired, detail: "session expired"))
+            #expect(eventually { routes.last?.state != .ready })
+            // A new session reads pg-1 as leader: it is checked before it gets writes.
+            coordinator.handle(.topology(Self.topology(leader: "pg-1")))
+            coordinator.handle(.session(.live, detail: "connected"))
+            #expect(eventually { check.started.last == "pg-1" })
+            if case .ready = routes.last?.state { Issue.record("pg-1 got writes without a confirmation") }
+            check.answer(.row(["f"]))
+            #expect(eventually { check.started.filter { $0 == "pg-1" }.count >= 2 })
+            #expect(eventually { routes.last?.state == .ready && routes.last?.servers.map(\.name) == ["pg-1"] })
+        }
     }
 }
