@@ -64,8 +64,13 @@ final class Session: EventHandler, @unchecked Sendable {
     var attempts = 0
     /// Monotonic deadline of a hold or queue wait; 0 when not waiting.
     var waitDeadline: UInt64 = 0
-    /// Why the session is waiting, for its end reason when the wait times out.
-    var waitReason = ""
+    /// Why the session is waiting, for its end reason when the wait times out. Kept in the start-up
+    /// state, which exists for as long as a session can wait (until the pumps take over), so an
+    /// established session carries no string for it.
+    var waitReason: String {
+        get { startup?.waitReason ?? "" }
+        set { startup?.waitReason = newValue }
+    }
     /// Monotonic time of the next start-up replay after a 57P03 (0: none scheduled).
     var retryAt: UInt64 = 0
     private var connectDeadline: UInt64 = 0

@@ -63,6 +63,9 @@ final class StartupState {
     /// Nothing this node sent commits the session to it (no `S`/`G`, no authentication request).
     var retryable = true
 
+    /// Why the session waits (hold or queue), for its end reason when the wait times out.
+    var waitReason = ""
+
     /// Monotonic time by which the node must answer what was sent to it (0: nothing awaited).
     var answerDeadline: UInt64 = 0
 
