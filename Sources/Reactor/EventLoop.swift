@@ -18,7 +18,9 @@ public final class EventLoop: @unchecked Sendable {
     private let wakeupPending = Atomic<Bool>(false)
     private let heartbeatNanos = Atomic<UInt64>(0)
     private let stopRequested = Atomic<Bool>(false)
-    private var threadID: pthread_t?
+    /// The thread running the loop (`pthread_self()`), 0 while it does not run. Atomic: read by
+    /// ``inLoop`` from any thread.
+    private let runningThread = Atomic<UInt>(0)
 
     private struct Slot {
         var handler: EventHandler?
@@ -47,6 +49,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Registers `fd` for `events`; the handler is called with `token` when it is ready. Loop thread only.
     public func register(_ fd: Int32, events: EpollEvents, handler: EventHandler, token: UInt32 = 0) throws(IOError) -> Registration {
+        assertInLoop()
         let index: UInt32
         if let free = freeSlots.popLast() {
             index = free
@@ -68,12 +71,14 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Changes the events of a registered descriptor. Loop thread only.
     public func modify(_ fd: Int32, _ registration: Registration, events: EpollEvents) throws(IOError) {
+        assertInLoop()
         try epoll.modify(fd, events: events, tag: registration.tag)
     }
 
     /// Removes `fd` from epoll and frees the slot, so no later event reaches the handler. The caller
     /// still owns `fd` and closes it afterwards. Harmless for an already-removed registration.
     public func deregister(_ fd: Int32, _ registration: Registration) {
+        assertInLoop()
         guard isCurrent(registration) else { return }
         epoll.remove(fd)
         release(registration)
@@ -82,6 +87,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Frees the slot of a descriptor that someone else already closed (the kernel dropped it from
     /// epoll on close). Never call epoll_ctl for it: its number may belong to a new descriptor now.
     public func forget(_ registration: Registration) {
+        assertInLoop()
         guard isCurrent(registration) else { return }
         release(registration)
     }
@@ -107,21 +113,29 @@ public final class EventLoop: @unchecked Sendable {
     /// Calls `callback` on this loop once `delay` has passed. Loop thread only.
     @discardableResult
     public func schedule(after delay: Duration, _ callback: @escaping () -> Void) -> TimerID {
-        timers.schedule(at: now &+ delay.nanoseconds, callback)
+        assertInLoop()
+        return timers.schedule(at: now &+ delay.nanoseconds, callback)
     }
 
     /// Calls `callback` at a monotonic deadline (nanoseconds). Loop thread only.
     @discardableResult
     public func schedule(atNanoseconds deadline: UInt64, _ callback: @escaping () -> Void) -> TimerID {
-        timers.schedule(at: deadline, callback)
+        assertInLoop()
+        return timers.schedule(at: deadline, callback)
     }
 
     /// Forgets a timer; harmless if it has fired already. Loop thread only.
-    public func cancel(_ timer: TimerID) { timers.cancel(timer) }
+    public func cancel(_ timer: TimerID) {
+        assertInLoop()
+        timers.cancel(timer)
+    }
 
     /// Runs `work` on this loop after the current batch of events, before the next epoll_wait.
     /// Loop thread only; used to yield in the middle of a long transfer without losing readiness.
-    public func executeSoon(_ work: @escaping () -> Void) { deferred.append(work) }
+    public func executeSoon(_ work: @escaping () -> Void) {
+        assertInLoop()
+        deferred.append(work)
+    }
 
     // MARK: - Cross-thread
 
@@ -136,8 +150,17 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Whether the caller runs on this loop's thread.
     public var inLoop: Bool {
-        guard let threadID else { return false }
-        return pthread_equal(threadID, pthread_self()) != 0
+        let thread = runningThread.load(ordering: .relaxed)
+        return thread != 0 && pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Traps (debug builds only, as swift-nio's `assertInEventLoop`) when a loop-confined method is
+    /// called from another thread while the loop runs. Before ``run()`` starts, the thread that
+    /// builds the loop's state may call them.
+    @inline(__always)
+    public func assertInLoop(_ function: StaticString = #function, file: StaticString = #fileID, line: UInt = #line) {
+        assert(runningThread.load(ordering: .relaxed) == 0 || inLoop,
+               "\(function) called off event loop \(index)'s thread", file: file, line: line)
     }
 
     /// Asks the loop to return from ``run()`` after its current turn. Safe from any thread.
@@ -150,7 +173,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs the loop on the calling thread until ``stop()``.
     public func run() {
-        threadID = pthread_self()
+        runningThread.store(pthread_self(), ordering: .relaxed)
         let capacity = 256
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -193,7 +216,7 @@ public final class EventLoop: @unchecked Sendable {
                 callback()
             }
         }
-        threadID = nil
+        runningThread.store(0, ordering: .relaxed)
     }
 
     private func runMailbox() {
