@@ -29,7 +29,7 @@ private let cancel = PostgresMessages.cancelRequest(key)
 private let httpRequest = Array("GET / HTTP/1.1\r\n\r\n".utf8)
 
 /// One event fed to the machine and what must follow: the actions, and (when given) the outbox.
-struct Step: Sendable {
+struct StartupStep: Sendable {
     let event: StartupMachine.Event
     var at: UInt64 = 0
     var canReplay = true
@@ -41,237 +41,237 @@ struct Step: Sendable {
     var mayMove: Bool?
 }
 
-struct Scenario: Sendable, CustomTestStringConvertible {
+struct StartupScenario: Sendable, CustomTestStringConvertible {
     let name: String
     var choosesServerAtOnce = false
     /// Expected result of `start()`.
     var started: [StartupMachine.Action] = [.armTimer(firstPacketDeadline)]
-    let steps: [Step]
+    let steps: [StartupStep]
     var testDescription: String { name }
 }
 
 /// A StartupMessage read, a node connected and the message written to it: the common opening.
-private let startupSent: [Step] = [
-    Step(event: .clientBytes(startup), expect: [.chooseServer], readsClient: false),
-    Step(event: .connected, expect: [.armTimer(answerTimeout)], forServer: startup),
-    Step(event: .sentToServer(startup.count), expect: [], forServer: [], mayMove: true),
+private let startupSent: [StartupStep] = [
+    StartupStep(event: .clientBytes(startup), expect: [.chooseServer], readsClient: false),
+    StartupStep(event: .connected, expect: [.armTimer(answerTimeout)], forServer: startup),
+    StartupStep(event: .sentToServer(startup.count), expect: [], forServer: [], mayMove: true),
 ]
 
 struct StartupMachineTests {
-    static let scenarios: [Scenario] = [
-        Scenario(
+    static let scenarios: [StartupScenario] = [
+        StartupScenario(
             name: "a static listener's session asks for a server before the client says anything",
             choosesServerAtOnce: true,
             started: [.armTimer(firstPacketDeadline), .chooseServer],
-            steps: [Step(event: .clientBytes(startup), expect: [], readsClient: false)]
+            steps: [StartupStep(event: .clientBytes(startup), expect: [], readsClient: false)]
         ),
-        Scenario(
+        StartupScenario(
             name: "a cluster listener's session asks for a server only once its StartupMessage is complete",
             steps: [
-                Step(event: .clientBytes(Array(startup[0..<10])), expect: [], readsClient: true),
-                Step(event: .clientBytes(Array(startup[10...])), expect: [.chooseServer], readsClient: false),
+                StartupStep(event: .clientBytes(Array(startup[0..<10])), expect: [], readsClient: true),
+                StartupStep(event: .clientBytes(Array(startup[10...])), expect: [.chooseServer], readsClient: false),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "the node's answer is held until its authentication request, then flushed",
             steps: startupSent + [
-                Step(event: .serverBytes(notice), expect: [], forClient: notice, flushable: 0),
-                Step(event: .serverBytes(md5Request), expect: [], forClient: notice + md5Request,
+                StartupStep(event: .serverBytes(notice), expect: [], forClient: notice, flushable: 0),
+                StartupStep(event: .serverBytes(md5Request), expect: [], forClient: notice + md5Request,
                      flushable: notice.count + md5Request.count, mayMove: false),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a 57P03 before authentication asks for a replay, and the next node gets the StartupMessage again",
             steps: startupSent + [
-                Step(event: .serverBytes(notice + Fixtures.startingUp),
+                StartupStep(event: .serverBytes(notice + Fixtures.startingUp),
                      expect: [.replay(.cannotConnectNow("the database system is starting up"))], flushable: 0),
-                Step(event: .detached, expect: [], forServer: [], forClient: []),
-                Step(event: .connected, at: second, expect: [.armTimer(second + answerTimeout)], forServer: startup),
+                StartupStep(event: .detached, expect: [], forServer: [], forClient: []),
+                StartupStep(event: .connected, at: second, expect: [.armTimer(second + answerTimeout)], forServer: startup),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a 57P03 with no replay budget left is forwarded, then the pumps take over",
             steps: startupSent + [
-                Step(event: .serverBytes(Fixtures.startingUp), canReplay: false, expect: [],
+                StartupStep(event: .serverBytes(Fixtures.startingUp), canReplay: false, expect: [],
                      flushable: Fixtures.startingUp.count, mayMove: false),
-                Step(event: .sentToClient(Fixtures.startingUp.count), expect: [.handOff]),
+                StartupStep(event: .sentToClient(Fixtures.startingUp.count), expect: [.handOff]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a node that closes before answering asks for a replay",
-            steps: startupSent + [Step(event: .serverEndOfFile, expect: [.replay(.closedBeforeAnswering)])]
+            steps: startupSent + [StartupStep(event: .serverEndOfFile, expect: [.replay(.closedBeforeAnswering)])]
         ),
-        Scenario(
+        StartupScenario(
             name: "a node that closes before answering with no budget left hands the end of file to the pumps",
-            steps: startupSent + [Step(event: .serverEndOfFile, canReplay: false, expect: [.handOff])]
+            steps: startupSent + [StartupStep(event: .serverEndOfFile, canReplay: false, expect: [.handOff])]
         ),
-        Scenario(
+        StartupScenario(
             name: "a failed read on a node that did not answer, with no budget left, closes with the server's error",
             steps: startupSent + [
-                Step(event: .serverFailed("reset"), canReplay: false, expect: [.close(.error("server: reset"))]),
+                StartupStep(event: .serverFailed("reset"), canReplay: false, expect: [.close(.error("server: reset"))]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a failed read on a node that did not answer asks for a replay while the budget lasts",
-            steps: startupSent + [Step(event: .serverFailed("reset"), expect: [.replay(.failed("reset"))])]
+            steps: startupSent + [StartupStep(event: .serverFailed("reset"), expect: [.replay(.failed("reset"))])]
         ),
-        Scenario(
+        StartupScenario(
             name: "a node silent past the answer timeout is replayed while the budget lasts",
             steps: startupSent + [
-                Step(event: .timer, at: answerTimeout - 1, expect: [.armTimer(answerTimeout)]),
-                Step(event: .timer, at: answerTimeout, expect: [.replay(.noAnswer)]),
+                StartupStep(event: .timer, at: answerTimeout - 1, expect: [.armTimer(answerTimeout)]),
+                StartupStep(event: .timer, at: answerTimeout, expect: [.replay(.noAnswer)]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a node silent past the answer timeout with no budget left is given up",
-            steps: startupSent + [Step(event: .timer, at: answerTimeout, canReplay: false, expect: [.giveUp(.noAnswer)])]
+            steps: startupSent + [StartupStep(event: .timer, at: answerTimeout, canReplay: false, expect: [.giveUp(.noAnswer)])]
         ),
-        Scenario(
+        StartupScenario(
             name: "an error after authentication started is forwarded, never replayed",
             steps: startupSent + [
-                Step(event: .serverBytes(md5Request), expect: [], mayMove: false),
-                Step(event: .serverBytes(Fixtures.startingUp), expect: [],
+                StartupStep(event: .serverBytes(md5Request), expect: [], mayMove: false),
+                StartupStep(event: .serverBytes(Fixtures.startingUp), expect: [],
                      flushable: md5Request.count + Fixtures.startingUp.count),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "more than 64 KiB held commits the session to its node",
             steps: startupSent + [
-                Step(event: .serverBytes(Array(repeating: notice, count: 2_000).flatMap { $0 }), expect: [], mayMove: false),
+                StartupStep(event: .serverBytes(Array(repeating: notice, count: 2_000).flatMap { $0 }), expect: [], mayMove: false),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "BackendKeyData is recorded and ReadyForQuery hands off once the answer is written",
             steps: startupSent + [
-                Step(event: .serverBytes(authenticationOk + backendKey + readyForQuery), expect: [.recordCancelKey(key)]),
-                Step(event: .sentToClient(authenticationOk.count + backendKey.count + readyForQuery.count), expect: [.handOff]),
+                StartupStep(event: .serverBytes(authenticationOk + backendKey + readyForQuery), expect: [.recordCancelKey(key)]),
+                StartupStep(event: .sentToClient(authenticationOk.count + backendKey.count + readyForQuery.count), expect: [.handOff]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "an SSLRequest goes to the node, its N comes back and the next StartupMessage follows",
             steps: [
-                Step(event: .clientBytes(PostgresMessages.sslRequest), expect: [.chooseServer]),
-                Step(event: .connected, expect: [.armTimer(answerTimeout)], forServer: PostgresMessages.sslRequest),
-                Step(event: .sentToServer(PostgresMessages.sslRequest.count), expect: [], readsClient: false),
-                Step(event: .serverBytes(Array("N".utf8)), expect: [], flushable: 1, readsClient: true),
-                Step(event: .sentToClient(1), expect: []),
-                Step(event: .clientBytes(startup), at: second, expect: [.armTimer(second + answerTimeout)], forServer: startup),
+                StartupStep(event: .clientBytes(PostgresMessages.sslRequest), expect: [.chooseServer]),
+                StartupStep(event: .connected, expect: [.armTimer(answerTimeout)], forServer: PostgresMessages.sslRequest),
+                StartupStep(event: .sentToServer(PostgresMessages.sslRequest.count), expect: [], readsClient: false),
+                StartupStep(event: .serverBytes(Array("N".utf8)), expect: [], flushable: 1, readsClient: true),
+                StartupStep(event: .sentToClient(1), expect: []),
+                StartupStep(event: .clientBytes(startup), at: second, expect: [.armTimer(second + answerTimeout)], forServer: startup),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a StartupMessage sent right after the SSLRequest is queued once the node answers N",
             steps: [
-                Step(event: .clientBytes(PostgresMessages.sslRequest + startup), expect: [.chooseServer]),
-                Step(event: .connected, expect: [.armTimer(answerTimeout)], forServer: PostgresMessages.sslRequest),
-                Step(event: .sentToServer(PostgresMessages.sslRequest.count), expect: []),
-                Step(event: .serverBytes(Array("N".utf8)), expect: [.armTimer(answerTimeout)], forServer: startup, flushable: 1),
+                StartupStep(event: .clientBytes(PostgresMessages.sslRequest + startup), expect: [.chooseServer]),
+                StartupStep(event: .connected, expect: [.armTimer(answerTimeout)], forServer: PostgresMessages.sslRequest),
+                StartupStep(event: .sentToServer(PostgresMessages.sslRequest.count), expect: []),
+                StartupStep(event: .serverBytes(Array("N".utf8)), expect: [.armTimer(answerTimeout)], forServer: startup, flushable: 1),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "the node's S ends sniffing and hands off once the S is written",
             steps: [
-                Step(event: .clientBytes(PostgresMessages.sslRequest), expect: [.chooseServer]),
-                Step(event: .connected, expect: [.armTimer(answerTimeout)]),
-                Step(event: .sentToServer(PostgresMessages.sslRequest.count), expect: []),
-                Step(event: .serverBytes(Array("S".utf8)), expect: [], flushable: 1, mayMove: false),
-                Step(event: .sentToClient(1), expect: [.handOff]),
+                StartupStep(event: .clientBytes(PostgresMessages.sslRequest), expect: [.chooseServer]),
+                StartupStep(event: .connected, expect: [.armTimer(answerTimeout)]),
+                StartupStep(event: .sentToServer(PostgresMessages.sslRequest.count), expect: []),
+                StartupStep(event: .serverBytes(Array("S".utf8)), expect: [], flushable: 1, mayMove: false),
+                StartupStep(event: .sentToClient(1), expect: [.handOff]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a CancelRequest as first packet is forwarded without a server, and nothing follows",
             steps: [
-                Step(event: .clientBytes(cancel), expect: [.forwardCancel(key, packet: cancel)]),
-                Step(event: .connected, expect: []),
+                StartupStep(event: .clientBytes(cancel), expect: [.forwardCancel(key, packet: cancel)]),
+                StartupStep(event: .connected, expect: []),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a client that is not PostgreSQL gets a server and its bytes go to it untouched",
             steps: [
-                Step(event: .clientBytes(httpRequest), expect: [.chooseServer], forServer: httpRequest, mayMove: false),
-                Step(event: .connected, expect: []),
-                Step(event: .sentToServer(httpRequest.count), expect: [.handOff]),
+                StartupStep(event: .clientBytes(httpRequest), expect: [.chooseServer], forServer: httpRequest, mayMove: false),
+                StartupStep(event: .connected, expect: []),
+                StartupStep(event: .sentToServer(httpRequest.count), expect: [.handOff]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a server that speaks before the client ends sniffing",
             choosesServerAtOnce: true,
             started: [.armTimer(firstPacketDeadline), .chooseServer],
             steps: [
-                Step(event: .connected, expect: []),
-                Step(event: .serverBytes(Array("220 ready\r\n".utf8)), expect: [], flushable: 11),
-                Step(event: .sentToClient(11), expect: [.handOff]),
+                StartupStep(event: .connected, expect: []),
+                StartupStep(event: .serverBytes(Array("220 ready\r\n".utf8)), expect: [], flushable: 11),
+                StartupStep(event: .sentToClient(11), expect: [.handOff]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "no complete first packet within the wait: what came goes to a server, unsniffed",
             steps: [
-                Step(event: .clientBytes(Array(startup[0..<6])), expect: []),
-                Step(event: .timer, at: firstPacketDeadline - 1, expect: [.armTimer(firstPacketDeadline)]),
-                Step(event: .timer, at: firstPacketDeadline, expect: [.chooseServer], forServer: Array(startup[0..<6])),
+                StartupStep(event: .clientBytes(Array(startup[0..<6])), expect: []),
+                StartupStep(event: .timer, at: firstPacketDeadline - 1, expect: [.armTimer(firstPacketDeadline)]),
+                StartupStep(event: .timer, at: firstPacketDeadline, expect: [.chooseServer], forServer: Array(startup[0..<6])),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a refused SSLRequest is answered N, the StartupMessage gets the ErrorResponse, then the close",
             steps: [
-                Step(event: .clientBytes(PostgresMessages.sslRequest), expect: [.chooseServer]),
-                Step(event: .refuse(.noBackend("no node"), errorResponse: refusalError), at: second,
+                StartupStep(event: .clientBytes(PostgresMessages.sslRequest), expect: [.chooseServer]),
+                StartupStep(event: .refuse(.noBackend("no node"), errorResponse: refusalError), at: second,
                      expect: [.armTimer(3 * second)], forClient: Array("N".utf8), readsClient: true),
-                Step(event: .sentToClient(1), expect: []),
-                Step(event: .clientBytes(startup), expect: [], forClient: refusalError, flushable: refusalError.count),
-                Step(event: .sentToClient(refusalError.count), expect: [.close(.noBackend("no node"))]),
+                StartupStep(event: .sentToClient(1), expect: []),
+                StartupStep(event: .clientBytes(startup), expect: [], forClient: refusalError, flushable: refusalError.count),
+                StartupStep(event: .sentToClient(refusalError.count), expect: [.close(.noBackend("no node"))]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a refused client silent for the grace period is closed with the refusal's reason",
             steps: [
-                Step(event: .refuse(.connectFailed("refused"), errorResponse: refusalError), expect: [.armTimer(2 * second)]),
-                Step(event: .timer, at: 2 * second - 1, expect: [.armTimer(2 * second)]),
-                Step(event: .timer, at: 2 * second, expect: [.close(.connectFailed("refused"))]),
+                StartupStep(event: .refuse(.connectFailed("refused"), errorResponse: refusalError), expect: [.armTimer(2 * second)]),
+                StartupStep(event: .timer, at: 2 * second - 1, expect: [.armTimer(2 * second)]),
+                StartupStep(event: .timer, at: 2 * second, expect: [.close(.connectFailed("refused"))]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a refused client that hangs up is closed with the refusal's reason",
             steps: [
-                Step(event: .refuse(.noBackend("no node"), errorResponse: refusalError), expect: [.armTimer(2 * second)]),
-                Step(event: .clientHungUp, expect: [.close(.noBackend("no node"))]),
+                StartupStep(event: .refuse(.noBackend("no node"), errorResponse: refusalError), expect: [.armTimer(2 * second)]),
+                StartupStep(event: .clientHungUp, expect: [.close(.noBackend("no node"))]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a client that closes before its first packet ends the session",
-            steps: [Step(event: .clientEndOfFile, expect: [.close(.clientClosed)])]
+            steps: [StartupStep(event: .clientEndOfFile, expect: [.close(.clientClosed)])]
         ),
-        Scenario(
+        StartupScenario(
             name: "a client that closes while waiting for its node ends the session",
             steps: [
-                Step(event: .clientBytes(startup), expect: [.chooseServer]),
-                Step(event: .clientEndOfFile, expect: [.close(.clientClosed)]),
+                StartupStep(event: .clientBytes(startup), expect: [.chooseServer]),
+                StartupStep(event: .clientEndOfFile, expect: [.close(.clientClosed)]),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a client that closes after a partial first packet gets its bytes sent on, unsniffed",
             steps: [
-                Step(event: .clientBytes(Array(startup[0..<6])), expect: []),
-                Step(event: .clientEndOfFile, expect: [.chooseServer], forServer: Array(startup[0..<6])),
-                Step(event: .clientEndOfFile, expect: []),
+                StartupStep(event: .clientBytes(Array(startup[0..<6])), expect: []),
+                StartupStep(event: .clientEndOfFile, expect: [.chooseServer], forServer: Array(startup[0..<6])),
+                StartupStep(event: .clientEndOfFile, expect: []),
             ]
         ),
-        Scenario(
+        StartupScenario(
             name: "a client whose write fails closes the session with the error",
-            steps: startupSent + [Step(event: .clientFailed("broken pipe"), expect: [.close(.error("client: broken pipe"))])]
+            steps: startupSent + [StartupStep(event: .clientFailed("broken pipe"), expect: [.close(.error("client: broken pipe"))])]
         ),
-        Scenario(
+        StartupScenario(
             name: "the client's authentication bytes are read only once nothing of the node is held",
             steps: startupSent + [
-                Step(event: .serverBytes(notice), expect: [], readsClient: false),
-                Step(event: .serverBytes(md5Request), expect: [], readsClient: true),
-                Step(event: .clientBytes(Array("p-password".utf8)), expect: [], forServer: Array("p-password".utf8),
+                StartupStep(event: .serverBytes(notice), expect: [], readsClient: false),
+                StartupStep(event: .serverBytes(md5Request), expect: [], readsClient: true),
+                StartupStep(event: .clientBytes(Array("p-password".utf8)), expect: [], forServer: Array("p-password".utf8),
                      readsClient: false),
             ]
         ),
     ]
 
     @Test(arguments: scenarios)
-    func machineFollowsTheScript(_ scenario: Scenario) {
+    func machineFollowsTheScript(_ scenario: StartupScenario) {
         let machine = StartupMachine(now: 0, choosesServerAtOnce: scenario.choosesServerAtOnce, answerTimeout: answerTimeout)
         #expect(machine.start() == scenario.started)
         for (index, step) in scenario.steps.enumerated() {
