@@ -1,379 +1,216 @@
 import PosixIO
 import SwitchmanCore
 
-/// PostgreSQL-aware connection start: the session reads the client's first packets and the node's
-/// first answers itself (small reads and writes through `StartupState`), then hands the sockets to
-/// the pumps, which never see the difference.
+/// PostgreSQL-aware connection start, the I/O half: ``StartupMachine`` (SwitchmanCore) decides,
+/// this extension performs. The session reads the client's first packets and the node's first
+/// answers itself (small reads and writes), feeds what it read to the machine, writes the bytes the
+/// machine keeps for each side, and does what it asks (choose a server, replay on the next node,
+/// refuse, record a cancel key, forward a CancelRequest, hand the sockets to the pumps, close).
+/// The pumps never see the difference.
 ///
-/// Rules:
-/// - **When a server is chosen.** A static listener chooses at accept, as a plain TCP proxy does
-///   (some protocols wait for the server to speak first); the client's bytes are sniffed as they
-///   arrive and kept until they are classified. A cluster listener (`primary`, `replica`) first
-///   reads the client's first packet, so a CancelRequest is never held or given a server slot.
-///   A client that sends no complete first packet within ``Session/startupWait`` gets no sniffing
-///   (its bytes are forwarded blindly once a server is connected).
-/// - **Not PostgreSQL.** A first packet the parser rejects (usually within its first bytes), or a
-///   server that speaks before the client: forwarded untouched, sniffing over.
-/// - **SSLRequest / GSSENCRequest.** Sent to the node, whose one-byte answer goes back. After `S`/`G`
-///   the session is encrypted end to end: sniffing is over.
-/// - **StartupMessage.** Sent to the node and kept. The node's answer is held until an
-///   authentication request (forwarded; the session now belongs to this node), or an ErrorResponse:
-///   57P03 (starting up, shutting down) closes that connection and replays the start-up to the
-///   next eligible node, within `cluster.hold_timeout` (cluster listeners) or `retries` attempts
-///   (static listeners); any other error is forwarded. A node that closes before answering counts
-///   as a 57P03.
-/// - **Cancel keys.** A plaintext session is observed until BackendKeyData, recorded in the
-///   process-wide ``CancelTable``, or ReadyForQuery.
-/// - **No server** (the route is unavailable, the hold timed out or is full, the queue is full, no
-///   server could be reached): a pending SSLRequest/GSSENCRequest is answered `N`, the StartupMessage
-///   is read, and a FATAL ErrorResponse (``StartupRefusal``) is sent before the close. A client that
-///   sends nothing within ``Session/refusalGrace`` is closed without a word.
+/// The rules themselves (when a server is chosen, what is held, what is replayed, how a client is
+/// refused) are the machine's; see its documentation. What stays here is the budget of a replay
+/// (``replayBudgetLeft()``: the hold timeout for cluster listeners, `retries` connects for static
+/// ones), the choice of the next node, and the socket work.
 extension Session {
-    /// How long a client may take over its first complete packet before sniffing gives up.
-    static let startupWait: Duration = .seconds(10)
-    /// How long a refused client has to send its StartupMessage (to receive the error) before the close.
-    static let refusalGrace: Duration = .seconds(2)
     /// First pause before a start-up is replayed, or a connect retried, on a node already tried.
     static let replayBackoff: Duration = .milliseconds(50)
     /// Longest pause between two rounds of retries (so a node that accepts again is found within it).
     static let maximumRetryPause: Duration = .milliseconds(500)
+    /// Largest chunk read in one call while the machine follows the start-up.
+    static let startupReadChunk = 16 * 1024
 
-    /// Starts sniffing; a static listener also starts choosing a server.
+    /// Makes the start-up machine; a static listener also starts choosing a server (its clients may
+    /// wait for the server to speak first), a cluster listener waits for the client's first packet.
     func beginStartup() {
-        let startup = StartupState(deadline: worker.loop.now &+ Self.startupWait.nanoseconds)
-        self.startup = startup
-        armTimer(startup.deadline)
-        if listener.configuration.role == .static {
-            startup.serverWanted = true
-            pickServer()
+        let machine = StartupMachine(
+            now: worker.loop.now, choosesServerAtOnce: listener.configuration.role == .static,
+            answerTimeout: timeouts.startupAnswer.nanoseconds)
+        startup = machine
+        perform(machine.start(), of: machine)
+    }
+
+    // MARK: - Driving the machine
+
+    /// Feeds one event to the machine and performs what it asks. Returns false when the caller must
+    /// stop: the session moved on (another node, a cancel, the pumps, its end) or has no machine.
+    @discardableResult
+    func feed(_ event: StartupMachine.Event) -> Bool {
+        guard let machine = startup else { return false }
+        return perform(machine.handle(event, now: worker.loop.now, canReplay: replayBudgetLeft()), of: machine)
+    }
+
+    /// Performs the machine's actions in order. Returns false once one of them moved the session on.
+    @discardableResult
+    private func perform(_ actions: [StartupMachine.Action], of machine: StartupMachine) -> Bool {
+        for action in actions {
+            switch action {
+            case .armTimer(let deadline):
+                armTimer(deadline)
+            case .chooseServer:
+                // Whatever the choice led to (a hold, a connect, a refusal) already drove the machine.
+                pickServer()
+                return false
+            case .replay(let failure):
+                replayStartup(describe(failure))
+                return false
+            case .giveUp(let failure):
+                let reason = describe(failure)
+                detachFromNode()
+                end(.noBackend(reason))
+                return false
+            case .recordCancelKey(let key):
+                recordCancelKey(key)
+            case .forwardCancel(let key, let packet):
+                beginCancel(key, packet: packet)
+                return false
+            case .handOff:
+                startup = nil
+                pump()
+                return false
+            case .close(let reason):
+                end(reason)
+                return false
+            }
+        }
+        return startup === machine
+    }
+
+    /// The end reason's words for a node lost during the start-up.
+    private func describe(_ failure: StartupMachine.NodeFailure) -> String {
+        let name = server?.name ?? "server"
+        switch failure {
+        case .cannotConnectNow(let message): return "\(name) answered 57P03: \(message)"
+        case .closedBeforeAnswering: return "\(name) closed the connection before answering"
+        case .failed(let error): return "\(name): \(error)"
+        case .noAnswer: return "\(name) did not answer the start-up within \(timeouts.startupAnswer.humanReadable)"
         }
     }
 
-    // MARK: - Before a server is connected
+    // MARK: - Events
 
     /// A client event while waiting, connecting or refusing.
     func clientEventBeforeServer(_ events: EpollEvents) {
-        guard let startup else {
+        guard let machine = startup else {
             if clientGaveUp(events) { end(.clientClosed) }
             return
         }
         if !events.isDisjoint(with: [.hangup, .error]) {
-            if state == .refusing { finishRefusal() } else { end(.clientClosed) }
+            feed(.clientHungUp)
             return
         }
-        if startup.clientPhase == .readingPacket {
-            readClientPackets()
-        } else if events.contains(.readHangup) && PosixIOQuery.bytesReadable(clientFD) == 0
-                    && !(startup.clientPhase == .blind && !startup.toServer.isEmpty) {
-            // A client waiting for its server hung up with nothing left to read: it gave up. (Blind
-            // bytes already read still go to the server; the pumps then see the end of file.)
-            if state == .refusing { finishRefusal() } else { end(.clientClosed) }
-            return
+        if machine.readsClient {
+            startupStep()
+        } else if events.contains(.readHangup) && PosixIOQuery.bytesReadable(clientFD) == 0 {
+            // A hang-up with nothing left to read, while no packet is expected.
+            guard feed(.clientEndOfFile) else { return }
         }
-        if state == .refusing { advanceRefusal() }
+        if state == .refusing && startup === machine { startupStep() }
     }
 
-    /// Reads client bytes while a start-up packet is expected, and acts on each complete packet.
-    func readClientPackets() {
-        guard let startup else { return }
-        while clientReadable && startup.clientPhase == .readingPacket && self.startup === startup {
-            switch Self.readChunk(clientFD, max: StartupState.readChunk) {
-            case .wouldBlock:
-                clientReadable = false
-            case .failed(let error):
-                if state == .refusing { finishRefusal() } else { end(.error("client: \(error)")) }
-                return
-            case .endOfFile:
-                if startup.clientInput.isEmpty {
-                    if state == .refusing { finishRefusal() } else { end(.clientClosed) }
-                    return
-                }
-                // A partial packet and then the end: not a start-up we understand. What came goes to
-                // the server, and the pumps read the end of file again (the latch stays set).
-                startup.goBlind()
-                wantServer()
-                return
-            case .data(let bytes, let short):
-                if short && !clientHangup { clientReadable = false }
-                lastClientActivity = worker.loop.now
-                startup.clientInput.append(contentsOf: bytes)
-                processClientInput()
-            }
-        }
+    /// The session's timer fired while the machine is alive (first-packet, answer or refusal deadline).
+    func startupTimerFired() {
+        guard feed(.timer) else { return }
+        if state == .established { startupStep() }
     }
-
-    /// Classifies the packets in `clientInput` while the client is expected to send one.
-    func processClientInput() {
-        guard let startup else { return }
-        while startup.clientPhase == .readingPacket && !startup.clientInput.isEmpty && self.startup === startup {
-            switch PostgresStartupParser.parse(startup.clientInput) {
-            case .needMore:
-                return
-            case .notPostgres:
-                startup.goBlind()
-                wantServer()
-                return
-            case .packet(let packet, let consumed):
-                let bytes = Array(startup.clientInput[0..<consumed])
-                startup.clientInput.removeFirst(consumed)
-                let first = startup.packetsSeen == 0
-                startup.packetsSeen += 1
-                switch packet {
-                case .sslRequest, .gssEncRequest:
-                    startup.clientPhase = .awaitingAnswer(packet == .sslRequest ? .ssl : .gss)
-                    startup.pendingEncryption = bytes
-                    startup.unsent = true
-                case .cancelRequest(let key) where first:
-                    beginCancel(key, packet: bytes)
-                    return
-                case .cancelRequest, .startup:
-                    // Whatever the client sent past its StartupMessage travels (and replays) with it.
-                    startup.replay = bytes + startup.clientInput
-                    startup.clientInput = []
-                    startup.clientPhase = .forwarding
-                    startup.unsent = true
-                }
-                wantServer()
-            }
-        }
-    }
-
-    /// A cluster listener's session starts choosing its server once the first packet is known.
-    private func wantServer() {
-        guard state == .waiting, let startup, !startup.serverWanted else { return }
-        startup.serverWanted = true
-        pickServer()
-    }
-
-    /// The sniffing deadline: a client that has not completed its first packet goes blind.
-    func startupTimerFired(now: UInt64) {
-        guard let startup, state != .refusing else { return }
-        if state == .established && startup.waitingForNode && startup.answerDeadline != 0 {
-            if now >= startup.answerDeadline {
-                nodeDidNotAnswer()
-                return
-            }
-            armTimer(startup.answerDeadline)
-        }
-        guard startup.awaitingFirstPacket else { return }
-        if now < startup.deadline {
-            armTimer(startup.deadline)
-            return
-        }
-        startup.goBlind()
-        switch state {
-        case .waiting: wantServer()
-        case .established: startupStep()
-        default: break
-        }
-    }
-
-    // MARK: - Connected
 
     /// The server connection is up: send what the client asked for and follow the answer.
     func startupConnected() {
-        guard let startup else { return }
-        startup.serverParser = PostgresServerStartupParser()
-        startup.observingServer = startup.clientPhase != .blind
-        startup.unsent = startup.clientPhase != .blind && startup.clientPhase != .readingPacket
+        guard feed(.connected) else { return }
         startupStep()
     }
 
-    /// Moves start-up bytes both ways until nothing more can be done now; hands over to the pumps
-    /// when sniffing is over and nothing is left to flush.
+    /// Moves start-up bytes both ways until nothing more can be done now. Established: both sides;
+    /// refusing: the client only; waiting or connecting: the client's packets only (the machine
+    /// says what it reads, and holds nothing to write then).
     func startupStep() {
-        guard let startup else { return }
+        guard let machine = startup else { return }
         var progressed = true
         while progressed {
-            guard self.startup === startup, state == .established else { return }
+            guard startup === machine, state != .closed, state != .cancelling else { return }
             progressed = false
-            queueForServer(startup)
+            let established = state == .established
 
             // 1. Bytes for the server.
-            if !startup.toServer.isEmpty && serverWritable {
-                switch Self.writeFront(serverFD, &startup.toServer, count: startup.toServer.count) {
+            let forServer = machine.bytesForServer.count
+            if established && forServer > 0 && serverWritable {
+                switch Self.writeStart(serverFD, machine.bytesForServer, count: forServer) {
                 case .success(let n):
-                    countStartupBytes(toServer: n, toClient: 0)
-                    if n > 0 { progressed = true } else { serverWritable = false }
-                    if !startup.toServer.isEmpty { serverWritable = false }
+                    if n < forServer { serverWritable = false }
+                    if n > 0 {
+                        countStartupBytes(toServer: n, toClient: 0)
+                        progressed = true
+                        guard feed(.sentToServer(n)) else { return }
+                    }
                 case .failure(let error):
-                    serverFailed("\(error)")
+                    feed(.serverFailed("\(error)"))
                     return
                 }
             }
 
             // 2. Bytes for the client (not the held ones).
-            let flushable = startup.flushableToClient
-            if flushable > 0 && clientWritable {
-                switch Self.writeFront(clientFD, &startup.toClient, count: flushable) {
+            let flushable = machine.flushableToClient
+            if (established || state == .refusing) && flushable > 0 && clientWritable {
+                switch Self.writeStart(clientFD, machine.bytesForClient, count: flushable) {
                 case .success(let n):
-                    countStartupBytes(toServer: 0, toClient: n)
-                    if n > 0 { progressed = true } else { clientWritable = false }
                     if n < flushable { clientWritable = false }
-                    if let heldFrom = startup.heldFrom { startup.heldFrom = heldFrom - n }
+                    if n > 0 {
+                        if established { countStartupBytes(toServer: 0, toClient: n) }
+                        progressed = true
+                        guard feed(.sentToClient(n)) else { return }
+                    }
                 case .failure(let error):
-                    end(.error("client: \(error)"))
+                    feed(.clientFailed("\(error)"))
                     return
                 }
             }
 
             // 3. Bytes from the server, one chunk at a time once the client took the last one.
-            if (startup.observingServer || startup.awaitingFirstPacket) && serverReadable
-                && startup.flushableToClient == 0 {
-                switch Self.readChunk(serverFD, max: StartupState.readChunk) {
+            if machine.readsServer && serverReadable {
+                switch Self.readChunk(serverFD, max: Self.startupReadChunk) {
                 case .wouldBlock:
                     serverReadable = false
                 case .failed(let error):
-                    serverFailed("\(error)")
+                    feed(.serverFailed("\(error)"))
                     return
                 case .endOfFile:
-                    if startup.waitingForNode && canReplay() {
-                        replayStartup("\(server?.name ?? "server") closed the connection before answering")
-                        return
-                    }
-                    // The pumps read the end of file again and half-close as usual.
-                    startup.goBlind()
                     progressed = true
+                    guard feed(.serverEndOfFile) else { return }
                 case .data(let bytes, let short):
                     if short && !serverHangup { serverReadable = false }
                     lastServerActivity = worker.loop.now
                     progressed = true
-                    startup.toClient.append(contentsOf: bytes)
-                    if startup.awaitingFirstPacket {
-                        // The server spoke first: not PostgreSQL.
-                        startup.goBlind()
-                    } else if !serverBytesArrived(bytes, startup) {
-                        return
-                    }
+                    guard feed(.serverBytes(bytes)) else { return }
                 }
             }
 
             // 4. Bytes from the client: a start-up packet, or the authentication exchange.
-            switch startup.clientPhase {
-            case .readingPacket:
-                let before = startup.clientPhase
-                if !startup.clientInput.isEmpty { processClientInput() }
-                if startup.clientPhase == .readingPacket && clientReadable { readClientPackets() }
-                if startup.clientPhase != before || !startup.toServer.isEmpty { progressed = true }
-            case .forwarding where startup.observingServer && startup.heldFrom == nil && !startup.unsent
-                && startup.toServer.isEmpty && clientReadable:
-                switch Self.readChunk(clientFD, max: StartupState.readChunk) {
+            if machine.readsClient && clientReadable {
+                switch Self.readChunk(clientFD, max: Self.startupReadChunk) {
                 case .wouldBlock:
                     clientReadable = false
                 case .failed(let error):
-                    end(.error("client: \(error)"))
+                    feed(.clientFailed("\(error)"))
                     return
                 case .endOfFile:
-                    // Handed over below; the pumps read the end of file again.
-                    startup.goBlind()
                     progressed = true
+                    guard feed(.clientEndOfFile) else { return }
                 case .data(let bytes, let short):
                     if short && !clientHangup { clientReadable = false }
                     lastClientActivity = worker.loop.now
-                    startup.toServer.append(contentsOf: bytes)
                     progressed = true
+                    guard feed(.clientBytes(bytes)) else { return }
                 }
-            default:
-                break
             }
-        }
-        guard self.startup === startup, state == .established else { return }
-        if startup.finished {
-            self.startup = nil
-            pump()
-        }
-    }
-
-    /// Sends the pending request (or the replayed start-up) to a newly connected node.
-    private func queueForServer(_ startup: StartupState) {
-        guard startup.unsent else { return }
-        switch startup.clientPhase {
-        case .awaitingAnswer(let request):
-            guard let bytes = startup.pendingEncryption else { return }
-            startup.serverParser.expectEncryptionAnswer(to: request)
-            startup.toServer.append(contentsOf: bytes)
-        case .forwarding:
-            guard let replay = startup.replay else { return }
-            startup.toServer.append(contentsOf: replay)
-            startup.heldFrom = startup.toClient.count
-        case .readingPacket, .blind:
-            break
-        }
-        startup.unsent = false
-        if startup.waitingForNode {
-            startup.answerDeadline = worker.loop.now &+ timeouts.startupAnswer.nanoseconds
-            armTimer(startup.answerDeadline)
-        }
-    }
-
-    /// The node accepted the connection but did not answer the start-up within
-    /// `timeouts.startup_answer`: treated as a 57P03, replayed on the next node while the budget
-    /// lasts, else refused with a FATAL error.
-    private func nodeDidNotAnswer() {
-        let reason = "\(server?.name ?? "server") did not answer the start-up within \(timeouts.startupAnswer.humanReadable)"
-        if canReplay() {
-            replayStartup(reason)
-        } else {
-            detachFromNode()
-            end(.noBackend(reason))
-        }
-    }
-
-    /// Feeds the node's bytes (already queued for the client) to the parser and acts on what it saw.
-    /// Returns false when the session left the established state (replayed elsewhere, or ended).
-    private func serverBytesArrived(_ bytes: [UInt8], _ startup: StartupState) -> Bool {
-        guard startup.observingServer else { return true }
-        for event in startup.serverParser.feed(bytes) {
-            switch event {
-            case .encryptionAccepted:
-                // Encrypted end to end from the next byte on.
-                startup.goBlind()
-                return true
-            case .encryptionRefused:
-                startup.pendingEncryption = nil
-                startup.clientPhase = .readingPacket
-            case .authenticationRequested:
-                // The salt or nonce belongs to this node: never retry from here on.
-                startup.commit()
-            case .errorBeforeAuth(let fields):
-                if fields.isCannotConnectNow && startup.heldFrom != nil && canReplay() {
-                    replayStartup("\(server?.name ?? "server") answered 57P03: \(fields.message ?? "")")
-                    return false
-                }
-                startup.commit()
-            case .backendKey(let key):
-                recordCancelKey(key)
-                startup.observingServer = false
-            case .notPostgres:
-                startup.goBlind()
-                return true
-            case .error, .notice, .negotiateProtocolVersion, .parameterStatus, .readyForQuery:
-                break
-            }
-        }
-        if startup.serverParser.isFinished { startup.observingServer = false }
-        if let heldFrom = startup.heldFrom, startup.toClient.count - heldFrom > StartupState.maximumHeldBytes {
-            startup.commit()
-        }
-        if !startup.observingServer && startup.clientPhase == .readingPacket { startup.goBlind() }
-        return true
-    }
-
-    /// A read or write on the server failed during the start-up.
-    private func serverFailed(_ error: String) {
-        if let startup, startup.waitingForNode, canReplay() {
-            replayStartup("\(server?.name ?? "server"): \(error)")
-        } else {
-            end(.error("server: \(error)"))
         }
     }
 
     // MARK: - Replay
 
-    /// Whether a refused start-up may be replayed: nothing committed it to the node, and the budget
-    /// (the hold timeout for cluster listeners, `retries` connects for static ones) is not spent.
-    func canReplay() -> Bool {
-        guard let startup, startup.retryable else { return false }
+    /// Whether the session's budget allows the start-up on another node: the hold timeout for
+    /// cluster listeners, `retries` connects for static ones. (The machine asks only when nothing
+    /// binds the session to its node yet.)
+    func replayBudgetLeft() -> Bool {
         if listener.configuration.role == .static { return attempts <= listener.configuration.retries }
         let holdTimeout = worker.configuration.cluster?.holdTimeout ?? .seconds(30)
         return worker.loop.now < acceptedAt &+ holdTimeout.nanoseconds
@@ -403,16 +240,9 @@ extension Session {
         serverCounter = nil
         server = nil
         untriedAddresses = []
-        let sentNothing = state != .established
         state = .waiting
-        // A connect that did not complete sent nothing: the start-up, blind bytes included, stays as it is.
-        guard !sentNothing, let startup else { return }
-        if let heldFrom = startup.heldFrom { startup.toClient.removeSubrange(heldFrom...) }
-        startup.heldFrom = nil
-        startup.toServer = []
-        startup.observingServer = false
-        startup.unsent = true
-        startup.answerDeadline = 0
+        // A connect that did not complete sent nothing: the machine, having no node, ignores this.
+        feed(.detached)
     }
 
     /// Whether a route change may send this session to the new route instead of closing it: it is
@@ -425,8 +255,7 @@ extension Session {
             // Chosen, its name being looked up: nothing was sent anywhere yet.
             return server != nil
         case .established:
-            guard let startup else { return false }
-            return startup.retryable && startup.clientPhase != .blind
+            return startup?.mayMoveToAnotherNode ?? false
         default:
             return false
         }
@@ -468,77 +297,25 @@ extension Session {
 
     // MARK: - Refusal
 
-    /// Starts answering the client with an ErrorResponse for `reason`. Returns false when `reason`
-    /// is no refusal (the caller then closes as usual).
+    /// Starts answering the client with an ErrorResponse for `reason` (the machine answers a
+    /// pending encryption request `N`, reads the StartupMessage, sends the error, then closes).
+    /// Returns false when `reason` is no refusal (the caller then closes as usual).
     func beginRefusal(_ reason: SessionEnd) -> Bool {
-        guard let startup,
+        guard startup != nil,
               let refusal = StartupRefusal(
                 end: reason, listener: listener.name, cluster: clusterName, lastWait: lastWait)
         else { return false }
         state = .refusing
         worker.waitingRoom.leave(self)
         retryAt = 0
-        startup.refusal = (reason, refusal.errorResponse)
-        startup.deadline = worker.loop.now &+ Self.refusalGrace.nanoseconds
-        armTimer(startup.deadline)
-        advanceRefusal()
+        guard feed(.refuse(reason, errorResponse: refusal.errorResponse)) else { return true }
+        startupStep()
         return true
     }
 
     /// The cluster's scope for a cluster listener's messages.
     private var clusterName: String? {
         listener.configuration.role == .static ? nil : worker.configuration.cluster?.scope
-    }
-
-    /// Answers a pending encryption request `N`, reads the StartupMessage, sends the error, closes.
-    func advanceRefusal() {
-        guard let startup, let refusal = startup.refusal else { return }
-        var progressed = true
-        while progressed && state == .refusing && self.startup === startup {
-            progressed = false
-            switch startup.clientPhase {
-            case .blind:
-                finishRefusal()
-                return
-            case .awaitingAnswer:
-                startup.toClient.append(contentsOf: PostgresMessages.sslRefused)
-                startup.pendingEncryption = nil
-                startup.clientPhase = .readingPacket
-                progressed = true
-            case .forwarding:
-                if !startup.refusalQueued {
-                    startup.heldFrom = nil
-                    startup.toClient.append(contentsOf: refusal.error)
-                    startup.refusalQueued = true
-                    progressed = true
-                }
-            case .readingPacket:
-                if !startup.clientInput.isEmpty { processClientInput() }
-                if startup.clientPhase == .readingPacket && clientReadable { readClientPackets() }
-                if startup.clientPhase != .readingPacket { progressed = true }
-            }
-            guard state == .refusing else { return }
-            if !startup.toClient.isEmpty && clientWritable {
-                switch Self.writeFront(clientFD, &startup.toClient, count: startup.toClient.count) {
-                case .success(let n):
-                    if n > 0 { progressed = true } else { clientWritable = false }
-                    if !startup.toClient.isEmpty { clientWritable = false }
-                case .failure:
-                    finishRefusal()
-                    return
-                }
-            }
-            if startup.refusalQueued && startup.toClient.isEmpty {
-                finishRefusal()
-                return
-            }
-        }
-    }
-
-    /// Closes a refused session with the reason it was refused for.
-    func finishRefusal() {
-        let reason = startup?.refusal?.end ?? .clientClosed
-        end(reason)
     }
 
     // MARK: - Small I/O
@@ -568,42 +345,18 @@ extension Session {
         }
     }
 
-    /// Writes the first `count` bytes of `bytes` once and removes what was written. `.success(0)`: would block.
-    static func writeFront(_ fd: Int32, _ bytes: inout [UInt8], count: Int) -> Result<Int, IOError> {
-        let result = bytes.withUnsafeBytes { buffer -> Result<IOResult<Int>, IOError> in
+    /// Writes the first `count` bytes of `bytes` once. `.success(0)`: would block.
+    static func writeStart(_ fd: Int32, _ bytes: [UInt8], count: Int) -> Result<Int, IOError> {
+        bytes.withUnsafeBytes { buffer -> Result<Int, IOError> in
             do throws(IOError) {
                 // Non-empty here (callers check), so the base address exists.
-                return .success(try Socket.write(fd, from: buffer.baseAddress!, count: count))
+                switch try Socket.write(fd, from: buffer.baseAddress!, count: count) {
+                case .wouldBlock: return .success(0)
+                case .processed(let n): return .success(n)
+                }
             } catch {
                 return .failure(error)
             }
         }
-        switch result {
-        case .success(.wouldBlock):
-            return .success(0)
-        case .success(.processed(let n)):
-            bytes.removeFirst(n)
-            return .success(n)
-        case .failure(let error):
-            return .failure(error)
-        }
-    }
-}
-
-extension StartupState {
-    /// The node can no longer be swapped: its answer is forwarded, the replay copy dropped.
-    func commit() {
-        retryable = false
-        heldFrom = nil
-        replay = nil
-    }
-
-    /// The session waits for the node's first answer to what it sent (so nothing of this node
-    /// reached the client yet, and a close now may be replayed elsewhere).
-    var waitingForNode: Bool {
-        guard retryable else { return false }
-        if heldFrom != nil { return true }
-        if case .awaitingAnswer = clientPhase, !unsent { return true }
-        return false
     }
 }

@@ -9,10 +9,11 @@ import SwitchmanCore
 /// thread. It owns both sockets and closes them in ``end(_:)``, which is idempotent and deregisters
 /// before closing, so no event reaches a closed session.
 ///
-/// While the connection starts, `startup` is set and the session sniffs PostgreSQL's start-up
-/// (Session+Startup.swift): clear errors instead of a bare close, invisible retries on 57P03, cancel
-/// requests routed to their node. Once sniffing ends `startup` is nil and the pumps move the bytes
-/// blindly; the only cost left on the hot path is that nil check.
+/// While the connection starts, `startup` holds a ``StartupMachine`` that follows PostgreSQL's
+/// start-up, and the session performs the I/O it asks for (Session+Startup.swift): clear errors
+/// instead of a bare close, invisible retries on 57P03, cancel requests routed to their node. Once
+/// the machine hands off, `startup` is nil and the pumps move the bytes blindly; the only cost left
+/// on the hot path is that nil check.
 final class Session: EventHandler, @unchecked Sendable {
     // @unchecked: confined to its worker's loop thread.
 
@@ -80,8 +81,9 @@ final class Session: EventHandler, @unchecked Sendable {
     private var timerDeadline: UInt64 = .max
     private var timer: TimerID?
 
-    /// Start-up sniffing; nil once the pumps own the transfer (and for the rest of the session).
-    var startup: StartupState?
+    /// The start-up machine (allocated at accept); nil once the pumps own the transfer (and for the
+    /// rest of the session).
+    var startup: StartupMachine?
     /// The cancel key this session recorded in the process-wide table (removed at the end).
     var cancelKey: CancelKey?
 
@@ -398,15 +400,12 @@ final class Session: EventHandler, @unchecked Sendable {
         timerDeadline = .max
         let now = worker.loop.now
         if startup != nil {
-            startupTimerFired(now: now)
+            // First-packet, answer and refusal deadlines are the machine's.
+            startupTimerFired()
         }
         switch state {
-        case .closed, .cancelling:
+        case .closed, .cancelling, .refusing:
             return
-        case .refusing:
-            if let startup {
-                if now >= startup.deadline { finishRefusal() } else { armTimer(startup.deadline) }
-            }
         case .waiting:
             if waitDeadline != 0 && now >= waitDeadline {
                 waitTimedOut()
@@ -451,7 +450,7 @@ final class Session: EventHandler, @unchecked Sendable {
     /// (``beginRefusal(_:)``), then ends with the same reason.
     func end(_ reason: SessionEnd) {
         guard state != .closed else { return }
-        if state == .waiting, let startup, startup.clientPhase != .blind, beginRefusal(reason) { return }
+        if state == .waiting, let startup, startup.mayRefuse, beginRefusal(reason) { return }
         let wasEstablished = state == .established
         state = .closed
         startup = nil
