@@ -155,6 +155,10 @@ for ((run = 1; run <= runs; run++)); do
 done
 "$LC" wait-healthy "$CLUSTER" 180 || true
 
+# Whatever follows KEEP_MARK in the results file was measured elsewhere (the integration suite): kept.
+KEEP_MARK='<!-- measured elsewhere, kept by bench/failover.sh: -->'
+kept=""
+if [[ -f "$out" ]]; then kept=$(awk -v m="$KEEP_MARK" 'index($0, m) == 1 { found = 1 } found { print }' "$out"); fi
 {
     echo "# Failover: Switchman beside HAProxy"
     echo
@@ -175,6 +179,7 @@ done
     echo "writes flowed again: a session to the new leader closed under the writer."
     echo
     "$SM_PY" "$BENCH_DIR/failover.py" report "${results[@]}"
+    if [[ -n "$kept" ]]; then echo; printf '%s\n' "$kept"; fi
 } > "$out"
 sm_log "results in $out"
 cat "$out"

@@ -15,8 +15,11 @@
 #                                                 wait until it and its PostgreSQL are gone (or return at once)
 #   scripts/local-cluster.sh start-node DIR N     start node N's Patroni again (does not wait)
 #   scripts/local-cluster.sh switchover DIR [CANDIDATE]     POST /switchover to the leader (waits for Patroni's answer)
-#   scripts/local-cluster.sh restart-pg DIR N     POST /restart to node N (patronictl restart: PostgreSQL restarts,
-#                                                 Patroni keeps its role and the leader key); waits for the answer
+#   scripts/local-cluster.sh restart-node DIR N [TIMEOUT_S] POST /restart to node N's Patroni (PostgreSQL restarts,
+#                                                 Patroni keeps its role and the leader key); waits until
+#                                                 Patroni answers and says `running` (90 s by default)
+#   scripts/local-cluster.sh kill-postgres DIR N  SIGKILL node N's postmaster and its children, Patroni left
+#                                                 running (it starts PostgreSQL again); returns once they are gone
 #   scripts/local-cluster.sh restart-zk DIR [DOWN_SECONDS]  stop ZooKeeper, stay down, start it on the same port
 #   scripts/local-cluster.sh env DIR              print DIR/cluster.env
 #
@@ -214,6 +217,29 @@ kill_node() {
     [[ -n "${mpid:-}" ]] && sm_wait_until 10 "node$n's postmaster to die" sm_pid_gone "$mpid" "$(node_var "$n" DATA_DIR)"
     rm -f "$(node_var "$n" PID_FILE)"
     sm_log "node$n: killed with SIGKILL (Patroni ${ppid:-none}, postmaster ${mpid:-none}, $(( ${#victims[@]} )) processes)"
+}
+
+# A crash of PostgreSQL alone: Patroni notices on its next loop and starts it again (a leader keeps
+# the key: primary_start_timeout). The children die with the postmaster, as in kill_node.
+kill_postgres() {
+    local n=$1 mpid
+    patroni_pid "$n" >/dev/null || sm_die "node$n's Patroni is not running: nothing would start PostgreSQL again"
+    mpid=$(postmaster_pid "$n") || sm_die "node$n's PostgreSQL is not running"
+    local victims=("$mpid") child
+    for child in $(ps -o pid= --ppid "$mpid" 2>/dev/null || cat "/proc/$mpid/task/"*/children 2>/dev/null); do
+        victims+=("$child")
+    done
+    kill -KILL "${victims[@]}" 2>/dev/null || true
+    sm_wait_until 10 "node$n's postmaster to die" sm_pid_gone "$mpid" "$(node_var "$n" DATA_DIR)"
+    sm_log "node$n: PostgreSQL killed with SIGKILL (postmaster $mpid, ${#victims[@]} processes); Patroni keeps running"
+}
+
+restart_node() {
+    local n=$1 timeout=${2:-90} t0; t0=$(sm_clock)
+    patroni_pid "$n" >/dev/null || sm_die "node$n's Patroni is not running"
+    "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" restart "$(node_api "$n")" --timeout "$timeout" ||
+        sm_die "node$n: restart through Patroni failed or did not finish within ${timeout}s"
+    sm_log "node$n: PostgreSQL restarted by Patroni in $(sm_elapsed "$t0") s"
 }
 
 health_once() { "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" health "$@"; }
@@ -433,10 +459,11 @@ case "$cmd" in
         [[ $# -ge 2 ]] || usage; load_env "$2"
         "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" switchover $(all_apis) ${3:+--candidate "$3"}
         ;;
-    restart-pg)
-        [[ $# -ge 3 ]] || usage; load_env "$2"
-        "$SM_PY" "$SM_LIB_DIR/patroni_ctl.py" restart "$(node_api "$3")"
+    restart-node)
+        [[ $# -eq 3 || ( $# -eq 4 && "$4" =~ ^[0-9]+$ ) ]] || usage
+        check_node_arg "$3"; load_env "$2"; restart_node "$3" "${4:-90}"
         ;;
+    kill-postgres) [[ $# -eq 3 ]] || usage; check_node_arg "$3"; load_env "$2"; kill_postgres "$3" ;;
     restart-zk)
         [[ $# -ge 2 ]] || usage; load_env "$2"
         ZK_PORT=$ZK_PORT ZK_TICK_TIME=$ZK_TICK_TIME "$SM_LIB_DIR/zookeeper.sh" restart "$DIR/zk" "${3:-}"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Small Patroni/ZooKeeper helper for local-cluster.sh: REST health, leader, switchover.
+"""Small Patroni/ZooKeeper helper for local-cluster.sh: REST health, leader, switchover, restart.
 
 Standard library only, except `leader-zk`, which uses kazoo (a dependency of Debian's patroni package).
 Every network call has a timeout. Exit status: 0 success, 1 condition not met / request failed, 2 usage.
@@ -128,10 +128,27 @@ def cmd_switchover(args):
 
 
 def cmd_restart(args):
-    # Patroni answers once PostgreSQL is up again (or the restart failed).
+    """POST /restart to one node's API (Patroni answers once PostgreSQL is up again), then wait until
+    its GET /patroni says `running`; both within --timeout seconds."""
+    import time
+    deadline = time.monotonic() + args.timeout
     status, text = http("POST", f"http://{args.api}/restart", {}, timeout=args.timeout)
     print(f"restart {args.api}: HTTP {status} {text.strip()}")
-    return 0 if status == 200 else 1
+    if status != 200:
+        return 1
+    state = "?"
+    while time.monotonic() < deadline:
+        code, body = http("GET", f"http://{args.api}/patroni", timeout=min(3.0, max(0.1, deadline - time.monotonic())))
+        if code in (200, 503):
+            try:
+                state = json.loads(body).get("state", "?")
+            except ValueError:
+                state = "?"
+            if state == "running":
+                return 0
+        time.sleep(0.2)
+    print(f"{args.api}: PostgreSQL not running {args.timeout:.0f} s after the restart request (state {state})", file=sys.stderr)
+    return 1
 
 
 def main():
@@ -145,7 +162,7 @@ def main():
     lz.add_argument("--timeout", type=float, default=2.0); lz.set_defaults(func=cmd_leader_zk)
     s = sub.add_parser("switchover"); s.add_argument("api", nargs="+"); s.add_argument("--candidate")
     s.add_argument("--timeout", type=float, default=60.0); s.set_defaults(func=cmd_switchover)
-    r = sub.add_parser("restart"); r.add_argument("api"); r.add_argument("--timeout", type=float, default=60.0)
+    r = sub.add_parser("restart"); r.add_argument("api"); r.add_argument("--timeout", type=float, default=90.0)
     r.set_defaults(func=cmd_restart)
     args = p.parse_args()
     sys.exit(args.func(args))

@@ -94,10 +94,17 @@ struct LocalCluster: Sendable {
         try await Command.check(Self.script, ["switchover", directory, candidate.name], timeout: .seconds(120))
     }
 
-    /// Patroni's `POST /restart` of the node's PostgreSQL (`patronictl restart`): Patroni keeps its
-    /// role and, on the leader, the leader key; returns once Patroni answered (PostgreSQL is up again).
-    func restartPostgres(_ node: ClusterNode) async throws {
-        try await Command.check(Self.script, ["restart-pg", directory, String(node.number)], timeout: .seconds(120))
+    /// Patroni's `POST /restart` on the node: PostgreSQL restarts, Patroni keeps the node's role (and the
+    /// leader key). Returns once Patroni answered and says `running`, within `timeout` seconds.
+    func restartNode(_ node: ClusterNode, timeout: Int = 90) async throws {
+        try await Command.check(Self.script, ["restart-node", directory, String(node.number), String(timeout)],
+                                timeout: .seconds(timeout + 30))
+    }
+
+    /// SIGKILL of the node's postmaster and its children, Patroni left running (a PostgreSQL crash that
+    /// Patroni recovers from by starting it again). Returns once they are gone, not once it is back.
+    func killPostgres(_ node: ClusterNode) async throws {
+        try await Command.check(Self.script, ["kill-postgres", directory, String(node.number)], timeout: .seconds(60))
     }
 
     /// Stops ZooKeeper, keeps it down `downSeconds`, starts it again on the same port with the same data.
