@@ -64,7 +64,7 @@ public final class AddressResolver: Sendable {
         self.lookup = lookup
         self.deadline = deadline
         for index in 0..<max(1, threads) {
-            Thread.spawn(name: "switchman-dns\(index)") { [self] in self.work() }
+            DetachedThread.spawn(name: "switchman-dns\(index)") { [self] in self.work() }
         }
     }
 

@@ -50,7 +50,7 @@ public final class ConditionLock<State>: @unchecked Sendable {
         pthread_cond_broadcast(condition)
     }
 
-    /// Waits until `isReady(state)` holds or the monotonic clock (``Clock/monotonicNanoseconds()``)
+    /// Waits until `isReady(state)` holds or the monotonic clock (``SystemClock/monotonicNanoseconds()``)
     /// reaches `deadline` (`nil`: no deadline), then runs `body` under the lock with whether the state
     /// was ready. The lock is released while waiting.
     public func wait<R>(untilNanoseconds deadline: UInt64? = nil, for isReady: (borrowing State) -> Bool,
@@ -59,7 +59,7 @@ public final class ConditionLock<State>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         while !isReady(state) {
             if let deadline {
-                if Clock.monotonicNanoseconds() >= deadline { return try body(&state, false) }
+                if SystemClock.monotonicNanoseconds() >= deadline { return try body(&state, false) }
                 var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
                 _ = pthread_cond_timedwait(condition, mutex, &ts)
             } else {
@@ -71,6 +71,6 @@ public final class ConditionLock<State>: @unchecked Sendable {
 
     /// Waits up to `timeout` for `isReady(state)`; returns whether it held.
     public func wait(timeout: Duration, for isReady: (borrowing State) -> Bool) -> Bool {
-        wait(untilNanoseconds: Clock.monotonicNanoseconds() + timeout.nanoseconds, for: isReady) { _, ready in ready }
+        wait(untilNanoseconds: SystemClock.monotonicNanoseconds() + timeout.nanoseconds, for: isReady) { _, ready in ready }
     }
 }

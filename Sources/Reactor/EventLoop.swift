@@ -41,7 +41,7 @@ public final class EventLoop: @unchecked Sendable {
         self.index = index
         epoll = try Epoll()
         wakeup = try EventFD()
-        now = Clock.monotonicNanoseconds()
+        now = SystemClock.monotonicNanoseconds()
         try epoll.add(wakeup.fd, events: [.readable, .edgeTriggered], tag: Self.mailboxTag)
     }
 
@@ -183,7 +183,7 @@ public final class EventLoop: @unchecked Sendable {
             if !deferred.isEmpty {
                 timeout = 0
             } else if let deadline = timers.nextDeadline() {
-                let current = Clock.monotonicNanoseconds()
+                let current = SystemClock.monotonicNanoseconds()
                 // Round up so a timer never fires early and spins the loop for a sub-millisecond wait.
                 timeout = deadline <= current ? 0 : Int32(min((deadline - current + 999_999) / 1_000_000, 60_000))
             } else {
@@ -196,7 +196,7 @@ public final class EventLoop: @unchecked Sendable {
             } catch {
                 fatalError("event loop \(index): \(error)")
             }
-            now = Clock.monotonicNanoseconds()
+            now = SystemClock.monotonicNanoseconds()
             for i in 0..<n {
                 let event = events[i]
                 if event.data.u64 == Self.mailboxTag {

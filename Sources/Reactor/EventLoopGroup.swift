@@ -21,7 +21,7 @@ public final class EventLoopGroup: Sendable {
     public func start() {
         running.withLock { $0 += loops.count }
         for loop in loops {
-            Thread.spawn(name: "switchman-loop-\(loop.index)") { [running] in
+            DetachedThread.spawn(name: "switchman-loop-\(loop.index)") { [running] in
                 loop.run()
                 running.withLock { $0 -= 1 }
                 running.wakeAll()

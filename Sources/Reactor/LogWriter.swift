@@ -38,7 +38,7 @@ public final class LogWriter: Sendable {
         self.maxPending = maxPending
         self.batchDelay = batchDelay.nanoseconds
         state = ConditionLock(State())
-        Thread.spawn(name: threadName) { [self] in self.run() }
+        DetachedThread.spawn(name: threadName) { [self] in self.run() }
     }
 
     /// Lines dropped because the buffer was full (the reader fell behind), because the descriptor
@@ -75,7 +75,7 @@ public final class LogWriter: Sendable {
     /// Returns `false` on timeout (the reader is stalled). Never call it from an event loop.
     @discardableResult
     public func flush(timeout: Duration) -> Bool {
-        let deadline = Clock.monotonicNanoseconds() + timeout.nanoseconds
+        let deadline = SystemClock.monotonicNanoseconds() + timeout.nanoseconds
         let target = state.withLock { state -> UInt64 in
             state.flushWanted = true
             state.flushWaiters += 1
@@ -102,7 +102,7 @@ public final class LogWriter: Sendable {
         while true {
             state.wait(for: { !$0.pending.isEmpty || $0.flushWanted || $0.closing }) { _, _ in }
             if batchDelay > 0 {
-                let deadline = Clock.monotonicNanoseconds() + batchDelay
+                let deadline = SystemClock.monotonicNanoseconds() + batchDelay
                 state.wait(untilNanoseconds: deadline, for: { $0.flushWanted || $0.closing }) { _, _ in }
             }
             let closing = state.withLock { state -> Bool in

@@ -37,7 +37,7 @@ final class StatsAssembler: Sendable {
     private let runtime: ProxyRuntime
     private let coordinator: ClusterCoordinator?
     private let group: EventLoopGroup
-    private let startTime = Clock.wallSeconds()
+    private let startTime = SystemClock.wallSeconds()
     private let state: Mutex<State>
 
     init(configuration: ProxyConfiguration, configPath: String, runtime: ProxyRuntime, coordinator: ClusterCoordinator?,
@@ -61,8 +61,8 @@ final class StatsAssembler: Sendable {
     }
 
     private func sample(_ statistics: RuntimeStatistics) {
-        let second = Int64(Clock.monotonicNanoseconds() / 1_000_000_000)
-        let now = Clock.wallSeconds()
+        let second = Int64(SystemClock.monotonicNanoseconds() / 1_000_000_000)
+        let now = SystemClock.wallSeconds()
         state.withLock { state in
             for (name, listener) in statistics.listeners {
                 var rates = state.rates[name] ?? Rates()
@@ -90,7 +90,7 @@ final class StatsAssembler: Sendable {
 
     /// Records a reload for the page.
     func recordReload(succeeded: Bool, message: String) {
-        let now = Clock.wallSeconds()
+        let now = SystemClock.wallSeconds()
         state.withLock { state in
             state.reloads += 1
             if !succeeded { state.reloadFailures += 1 }
@@ -119,8 +119,8 @@ final class StatsAssembler: Sendable {
 
     private func assemble(_ statistics: RuntimeStatistics, routes: [String: ListenerRoute], bound: [String: SocketAddress],
                           cluster: ClusterView?) -> StatsSnapshot {
-        let now = Clock.wallSeconds()
-        let monotonic = Clock.monotonicNanoseconds()
+        let now = SystemClock.wallSeconds()
+        let monotonic = SystemClock.monotonicNanoseconds()
         let second = Int64(monotonic / 1_000_000_000)
         return state.withLock { state in
             let configuration = state.configuration

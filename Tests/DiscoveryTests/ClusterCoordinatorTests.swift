@@ -69,8 +69,8 @@ struct ClusterCoordinatorTests {
     }
 
     private func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = Clock.monotonicNanoseconds() + 10_000_000_000
-        while Clock.monotonicNanoseconds() < deadline {
+        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+        while SystemClock.monotonicNanoseconds() < deadline {
             if condition() { return true }
             usleep(5_000)
         }

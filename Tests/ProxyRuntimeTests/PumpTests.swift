@@ -30,7 +30,7 @@ private struct PumpBench: ~Copyable {
         var writable = true
         _ = try pump.transfer(
             from: input.pumpSide, to: output.pumpSide, readable: &readable, writable: &writable, hangup: false,
-            pools: pools, now: Clock.monotonicNanoseconds())
+            pools: pools, now: SystemClock.monotonicNanoseconds())
         return try TestSocket.readExactly(output.reader, bytes.count)
     }
 }

@@ -150,7 +150,7 @@ extension SocketTests {
         private func expectPromptCancel(_ client: LibPQClient, attempt: Int) throws {
             #expect(client.send("select pg_sleep(60)"))
             usleep(100_000)  // let the backend start the query (a cancel before it is lost, as with PostgreSQL itself)
-            let start = Clock.monotonicNanoseconds()
+            let start = SystemClock.monotonicNanoseconds()
             let (sent, message) = client.cancel()
             #expect(sent, "attempt \(attempt): \(message)")
             switch client.result() {
@@ -159,7 +159,7 @@ extension SocketTests {
             case .failure(let error):
                 #expect(error.sqlstate == "57014", "attempt \(attempt): \(error)")
             }
-            let seconds = Double(Clock.monotonicNanoseconds() - start) / 1e9
+            let seconds = Double(SystemClock.monotonicNanoseconds() - start) / 1e9
             #expect(seconds < 5, "attempt \(attempt): cancelled after \(seconds) s")
         }
     }

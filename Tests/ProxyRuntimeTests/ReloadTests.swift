@@ -60,7 +60,7 @@ struct ReloadTests {
         let results = Mutex<[Int: Bool]>([:])
         let started = Atomic<Int>(0)
         for index in 0..<sessions {
-            Reactor.Thread.spawn(name: "reload-client") {
+            DetachedThread.spawn(name: "reload-client") {
                 let payload = patternBytes(payloadSize, seed: UInt64(index + 1))
                 guard let fd = try? TestSocket.connect(port: port, timeoutSeconds: 60) else {
                     results.withLock { $0[index] = false }
@@ -69,7 +69,7 @@ struct ReloadTests {
                 defer { close(fd) }
                 started.add(1, ordering: .relaxed)
                 // The writer runs ahead while the reader below lags, so pumps hold bytes when the reloads land.
-                Reactor.Thread.spawn(name: "reload-writer") {
+                DetachedThread.spawn(name: "reload-writer") {
                     var offset = 0
                     while offset < payload.count {
                         let end = min(offset + 256 << 10, payload.count)

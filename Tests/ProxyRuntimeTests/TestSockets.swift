@@ -101,7 +101,7 @@ final class TestServer: Sendable {
         let (fd, port) = try TestSocket.listen(port: port)
         self.fd = fd
         self.port = port
-        Reactor.Thread.spawn(name: "test-server") { [self] in
+        DetachedThread.spawn(name: "test-server") { [self] in
             while true {
                 let client = Glibc.accept(fd, nil, nil)
                 if client < 0 {
@@ -110,7 +110,7 @@ final class TestServer: Sendable {
                 }
                 self.accepted.add(1, ordering: .relaxed)
                 TestSocket.setTimeouts(client, seconds: 20)
-                Reactor.Thread.spawn(name: "test-conn") {
+                DetachedThread.spawn(name: "test-conn") {
                     handler(client)
                     Glibc.close(client)
                 }
@@ -155,8 +155,8 @@ func openDescriptorCount() -> Int {
 
 /// Polls `condition` every 10 ms until it holds or `seconds` pass.
 func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Clock.monotonicNanoseconds() + UInt64(seconds * 1e9)
-    while Clock.monotonicNanoseconds() < deadline {
+    let deadline = SystemClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
+    while SystemClock.monotonicNanoseconds() < deadline {
         if condition() { return true }
         usleep(10_000)
     }

@@ -14,13 +14,13 @@ struct AddressResolverTests {
         let group = try EventLoopGroup(count: 1)
         group.start()
         defer { group.stop() }
-        let start = Clock.monotonicNanoseconds()
+        let start = SystemClock.monotonicNanoseconds()
         let answers = Mutex<[(String, Result<[SocketAddress], ResolutionError>, Double)]>([])
         body(group.loops[0]) { tag, result in
-            answers.withLock { $0.append((tag, result, Double(Clock.monotonicNanoseconds() - start) / 1e9)) }
+            answers.withLock { $0.append((tag, result, Double(SystemClock.monotonicNanoseconds() - start) / 1e9)) }
         }
         let deadline = start + UInt64(seconds * 1e9)
-        while answers.withLock({ $0.count }) < count && Clock.monotonicNanoseconds() < deadline { usleep(5_000) }
+        while answers.withLock({ $0.count }) < count && SystemClock.monotonicNanoseconds() < deadline { usleep(5_000) }
         return answers.withLock { $0 }
     }
 

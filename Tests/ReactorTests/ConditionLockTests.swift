@@ -6,9 +6,9 @@ import Testing
 struct ConditionLockTests {
     @Test func aWaitEndsAtItsDeadlineWhenTheStateNeverChanges() {
         let lock = ConditionLock(0)
-        let start = Clock.monotonicNanoseconds()
+        let start = SystemClock.monotonicNanoseconds()
         #expect(!lock.wait(timeout: .milliseconds(50)) { $0 == 1 })
-        let waited = Clock.monotonicNanoseconds() - start
+        let waited = SystemClock.monotonicNanoseconds() - start
         #expect(waited >= 50_000_000 && waited < 5_000_000_000)
     }
 
@@ -17,12 +17,12 @@ struct ConditionLockTests {
         lock.withLock { $0 = 1 }
         lock.wakeAll()  // nobody waits yet: the wait below sees the state, not the wake-up
         #expect(lock.wait(timeout: .seconds(10)) { $0 == 1 })
-        Reactor.Thread.spawn(name: "test-waker") {
+        DetachedThread.spawn(name: "test-waker") {
             usleep(20_000)
             lock.withLock { $0 = 2 }
             lock.wakeAll()
         }
-        let value = lock.wait(untilNanoseconds: Clock.monotonicNanoseconds() + 10_000_000_000, for: { $0 == 2 }) { state, ready in
+        let value = lock.wait(untilNanoseconds: SystemClock.monotonicNanoseconds() + 10_000_000_000, for: { $0 == 2 }) { state, ready in
             ready ? state : -1
         }
         #expect(value == 2)

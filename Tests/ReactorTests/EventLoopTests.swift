@@ -8,7 +8,7 @@ import Testing
 private func withRunningLoop(_ body: (EventLoop) throws -> Void) throws {
     let loop = try EventLoop(index: 0)
     let stopped = Atomic<Bool>(false)
-    Reactor.Thread.spawn(name: "test-loop") {
+    DetachedThread.spawn(name: "test-loop") {
         loop.run()
         stopped.store(true, ordering: .releasing)
     }
@@ -20,8 +20,8 @@ private func withRunningLoop(_ body: (EventLoop) throws -> Void) throws {
 }
 
 private func waitUntil(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = Clock.monotonicNanoseconds() + UInt64(seconds * 1e9)
-    while Clock.monotonicNanoseconds() < deadline {
+    let deadline = SystemClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
+    while SystemClock.monotonicNanoseconds() < deadline {
         if condition() { return true }
         usleep(2_000)
     }
@@ -71,8 +71,8 @@ struct EventLoopTests {
         try withRunningLoop { loop in
             let elapsed = Mutex<UInt64?>(nil)
             loop.execute {
-                let start = Clock.monotonicNanoseconds()
-                loop.schedule(after: .milliseconds(50)) { elapsed.withLock { $0 = Clock.monotonicNanoseconds() - start } }
+                let start = SystemClock.monotonicNanoseconds()
+                loop.schedule(after: .milliseconds(50)) { elapsed.withLock { $0 = SystemClock.monotonicNanoseconds() - start } }
             }
             #expect(waitUntil { elapsed.withLock { $0 } != nil })
             #expect(elapsed.withLock { $0! } >= 50_000_000)

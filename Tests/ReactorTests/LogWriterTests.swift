@@ -15,8 +15,8 @@ private func makePipe() throws -> [Int32] {
 private func readLines(_ fd: Int32, _ lines: Int) -> [Substring] {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
-    let deadline = Clock.monotonicNanoseconds() + 10_000_000_000
-    while bytes.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < lines && Clock.monotonicNanoseconds() < deadline {
+    let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+    while bytes.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < lines && SystemClock.monotonicNanoseconds() < deadline {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, 100) > 0 else { continue }
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -34,13 +34,13 @@ struct LogWriterTests {
         // 2 MB into a 64 KiB pipe nobody reads, plus 64 KiB of queue: most lines cannot go anywhere.
         var slowest: UInt64 = 0
         let line = String(repeating: "z", count: 99)
-        let start = Clock.monotonicNanoseconds()
+        let start = SystemClock.monotonicNanoseconds()
         for _ in 0..<20_000 {
-            let before = Clock.monotonicNanoseconds()
+            let before = SystemClock.monotonicNanoseconds()
             writer.append(line)
-            slowest = max(slowest, Clock.monotonicNanoseconds() - before)
+            slowest = max(slowest, SystemClock.monotonicNanoseconds() - before)
         }
-        let total = Double(Clock.monotonicNanoseconds() - start) / 1e9
+        let total = Double(SystemClock.monotonicNanoseconds() - start) / 1e9
         // Generous bounds (a busy machine may deschedule the thread); a blocked write never returns.
         #expect(total < 5, "20,000 appends took \(total) s")
         #expect(slowest < 1_000_000_000, "one append took \(Double(slowest) / 1e9) s")
@@ -59,11 +59,11 @@ struct LogWriterTests {
         let writer = LogWriter(fd: fds[1], maxPending: 1 << 20, batchDelay: .seconds(60))
         let line = String(repeating: "f", count: 999)
         for _ in 0..<200 { writer.append(line) }  // 200 KB: more than the pipe holds
-        let start = Clock.monotonicNanoseconds()
+        let start = SystemClock.monotonicNanoseconds()
         #expect(!writer.flush(timeout: .milliseconds(200)))
-        #expect(Clock.monotonicNanoseconds() - start < 5_000_000_000)
+        #expect(SystemClock.monotonicNanoseconds() - start < 5_000_000_000)
         let reader = Atomic<Int>(0)
-        Reactor.Thread.spawn(name: "test-reader") { reader.store(readLines(fds[0], 200).count, ordering: .releasing) }
+        DetachedThread.spawn(name: "test-reader") { reader.store(readLines(fds[0], 200).count, ordering: .releasing) }
         // The batch delay is a minute: a flush does not wait for it.
         #expect(writer.flush(timeout: .seconds(10)))
         #expect(writer.droppedLines == 0)

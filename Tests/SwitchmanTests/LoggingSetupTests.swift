@@ -10,8 +10,8 @@ import Testing
 private func readLines(_ fd: Int32, _ lines: Int) -> [String] {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
-    let deadline = Clock.monotonicNanoseconds() + 10_000_000_000
-    while bytes.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < lines && Clock.monotonicNanoseconds() < deadline {
+    let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+    while bytes.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < lines && SystemClock.monotonicNanoseconds() < deadline {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, 100) > 0 else { continue }
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -35,7 +35,7 @@ private func logIntoAStalledStderr(json: Bool) -> Never {
     var fds: [Int32] = [-1, -1]
     guard pipe(&fds) == 0, dup2(fds[1], 2) == 2 else { _exit(2) }
     LoggingSetup.bootstrap(format: json ? .json : .text, level: .info)
-    Reactor.Thread.spawn(name: "watchdog") {
+    DetachedThread.spawn(name: "watchdog") {
         sleep(60)
         _exit(3)
     }

@@ -92,7 +92,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
     // MARK: - Events
 
     private func apply(_ event: DiscoveryEvent) {
-        let now = Clock.wallSeconds()
+        let now = SystemClock.wallSeconds()
         lastEventTime = now
         switch event {
         case .topology(let fresh):
@@ -183,7 +183,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         let seen = switchoverSeenAt ?? loop.now
         if switchoverSeenAt == nil {
             switchoverSeenAt = seen
-            record(.leaderChange, "switchover requested\(pending.from.map { " from \($0)" } ?? "")\(pending.to.map { " to \($0)" } ?? ""): new primary sessions wait", now: Clock.wallSeconds())
+            record(.leaderChange, "switchover requested\(pending.from.map { " from \($0)" } ?? "")\(pending.to.map { " to \($0)" } ?? ""): new primary sessions wait", now: SystemClock.wallSeconds())
             logger.notice("switchover requested; new primary sessions wait for the new leader",
                           metadata: ["from": "\(pending.from ?? "-")", "to": "\(pending.to ?? "-")"])
             switchoverTimer = loop.schedule(after: cluster.holdTimeout) { [weak self] in self?.replan() }
@@ -229,7 +229,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
     // MARK: - Promotion confirmation
 
     private func confirm(_ member: ClusterMember) {
-        let now = Clock.wallSeconds()
+        let now = SystemClock.wallSeconds()
         confirmedLeader = member.name
         confirmedAt = now
         let seconds = Double(loop.now &- leaderSeenAt) / 1e9
@@ -255,7 +255,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
     // MARK: - Stats
 
     private func trackMemberStatus(_ plan: RoutePlan) {
-        let now = Clock.wallSeconds()
+        let now = SystemClock.wallSeconds()
         for row in memberRows(plan) {
             let previous = memberStatus[row.name]
             if previous?.status != row.status {

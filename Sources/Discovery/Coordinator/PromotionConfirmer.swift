@@ -125,17 +125,17 @@ final class PromotionConfirmer {
             let duration = Double(self.loop.now &- started) / 1e9
             switch result {
             case .row(let values) where values.first == "f":
-                self.lastCheck = HealthCheckStats(name: "promotion", ok: true, time: Clock.wallSeconds(), duration: duration,
+                self.lastCheck = HealthCheckStats(name: "promotion", ok: true, time: SystemClock.wallSeconds(), duration: duration,
                                                   detail: "pg_is_in_recovery() = false")
                 self.stop()
                 self.onConfirmed(member)
             case .row(let values):
                 self.lastCheck = HealthCheckStats(
-                    name: "promotion", ok: false, time: Clock.wallSeconds(), duration: duration,
+                    name: "promotion", ok: false, time: SystemClock.wallSeconds(), duration: duration,
                     detail: "pg_is_in_recovery() = \(values.first.flatMap { $0 } ?? "null") (still in recovery)")
                 self.scheduleRetry()
             case .failed(let reason):
-                self.lastCheck = HealthCheckStats(name: "promotion", ok: false, time: Clock.wallSeconds(), duration: duration, detail: reason)
+                self.lastCheck = HealthCheckStats(name: "promotion", ok: false, time: SystemClock.wallSeconds(), duration: duration, detail: reason)
                 self.scheduleRetry()
             }
         }

@@ -2,7 +2,7 @@ import CShims
 import Glibc
 
 /// Starts detached pthreads (Foundation's Thread is not needed for this).
-public enum Thread {
+public enum DetachedThread {
     private final class Box {
         let name: String
         let body: () -> Void

@@ -1,7 +1,7 @@
 import Glibc
 
 /// Monotonic and wall clocks in nanoseconds.
-public enum Clock {
+public enum SystemClock {
     /// CLOCK_MONOTONIC in nanoseconds: for deadlines and durations.
     @inline(__always)
     public static func monotonicNanoseconds() -> UInt64 {
