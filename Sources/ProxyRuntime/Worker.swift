@@ -25,8 +25,9 @@ final class Worker: @unchecked Sendable {
     /// The current timeouts, boxed once per configuration and shared by the sessions it starts.
     private(set) var timeoutSettings: TimeoutSettings
     private(set) var pools: PumpPools
-    /// Pools a reload replaced while pumps still held their buffers or pipes; dropped once all came back.
-    private var retiredPools: [PumpPools] = []
+    /// Pools a reload replaced, for the stats, for as long as a session started under them lives
+    /// (held weakly: those sessions own them, and may borrow from them again).
+    private var retiredPools: [WeakPools] = []
     private var addressCache: AddressCache
     private var nextSessionID: UInt64
     private(set) var listeners: [String: ListenerRuntime] = [:]
@@ -95,7 +96,7 @@ final class Worker: @unchecked Sendable {
             || configuration.pipePoolSize != pools.pipes.limit {
             // Live sessions keep the pools they started with, so old buffers return to old pools.
             pools.retire()
-            if pools.lentOut { retiredPools.append(pools) }
+            retiredPools.append(WeakPools(pools: pools))
             pools = PumpPools(
                 buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
                 pipes: PipePool(pipeSize: configuration.pipeSize, limit: configuration.pipePoolSize))
@@ -294,8 +295,8 @@ final class Worker: @unchecked Sendable {
             heldNow[name] = listener.held.count
             queuedNow[name] = listener.queued.count
         }
-        retiredPools.removeAll { !$0.lentOut }
-        let lenders = [pools] + retiredPools
+        retiredPools.removeAll { $0.pools == nil }
+        let lenders = [pools] + retiredPools.compactMap(\.pools)
         return WorkerStatistics(
             listeners: perListener, held: heldNow, queued: queuedNow, servers: slots.tallies.mapValues(\.counters),
             sessions: sessions.count, buffersInUse: lenders.reduce(0) { $0 + $1.buffers.inUse },
@@ -303,6 +304,11 @@ final class Worker: @unchecked Sendable {
             routeServersCached: slots.cachedServers)
     }
 
+}
+
+/// A replaced pool set, held without keeping it alive.
+private struct WeakPools {
+    weak var pools: PumpPools?
 }
 
 /// Timeouts in a box sessions share.
