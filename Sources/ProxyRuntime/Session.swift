@@ -215,9 +215,8 @@ final class Session: EventHandler, @unchecked Sendable {
                 // Every node of the route refused or reset the connect (a PostgreSQL restarting while
                 // Patroni keeps its key): try again after a pause, or at once when the route changes,
                 // within the hold timeout.
-                let what = listener.configuration.role == .primary ? "leader" : "no replica"
-                let detail = lastError.map { " (\($0))" } ?? ""
-                retryAfterPause(reason: what == "leader" ? "leader unreachable\(detail)" : "no replica reachable\(detail)")
+                let what = listener.configuration.role == .primary ? "leader unreachable" : "no replica reachable"
+                retryAfterPause(reason: what + (lastError.map { " (\($0))" } ?? ""))
             } else {
                 end(.connectFailed("no server reachable after \(attempts) attempt(s)"))
             }
