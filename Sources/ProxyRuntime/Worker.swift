@@ -116,7 +116,7 @@ final class Worker: @unchecked Sendable {
         for (name, route) in routes { latestRoutes[name] = route }
         // Each leader term is a new RouteServer: forget those no route names any more (sessions
         // keep their own reference to the counter they hold).
-        let routed = Set(latestRoutes.values.flatMap(\.servers))
+        let routed = Set(latestRoutes.values.flatMap { $0.servers + $0.draining })
         slots.forgetServers(notIn: routed)
         // Listeners removed or rebound by a reload still own draining sessions: they follow the routes
         // of their name too, so no session outlives its leader's term.
@@ -134,7 +134,7 @@ final class Worker: @unchecked Sendable {
             guard let listener = listeners[name] else { continue }
             listener.route = route
             if route.closesStaleSessions {
-                let current = Set(route.servers)
+                let current = Set(route.servers + route.draining)
                 for session in sessions.values where session.listener.name == name {
                     if let server = session.server, !current.contains(server) {
                         if session.movableOnRouteChange {

@@ -182,10 +182,19 @@ public struct ListenerConfiguration: Sendable, Equatable {
     public let queueMax: Int
     /// Further servers tried after a connect is refused, times out or finds no route.
     public let retries: Int
-    /// Replica role: replicas lagging more than this many bytes are excluded; `nil` means no limit.
-    public let maxLag: Int?
+    /// Replica role: replicas lagging more than this (bytes of WAL, replay time, or both) take no new
+    /// sessions; `nil` means no limit.
+    public let maxLag: LagLimit?
     /// Replica role: where reads go when no replica is eligible.
     public let fallback: ReplicaFallback
+    /// Replica role: a replica going over `max_lag` also loses its open sessions (by default they stay).
+    public let closeOnLag: Bool
+    /// Replica role: only replicas whose WAL receiver streams (not restoring from the archive).
+    public let requireStreaming: Bool
+    /// Replica role: only the synchronous standbys the `sync` znode names.
+    public let syncOnly: Bool
+    /// Replica role: only members whose Patroni tags have these values (`tags: {dc: east}`).
+    public let tags: [String: String]
 
     public init(
         name: String,
@@ -197,8 +206,12 @@ public struct ListenerConfiguration: Sendable, Equatable {
         serverMaxconn: Int? = nil,
         queueMax: Int = 1000,
         retries: Int = 2,
-        maxLag: Int? = nil,
-        fallback: ReplicaFallback = .primary
+        maxLag: LagLimit? = nil,
+        fallback: ReplicaFallback = .primary,
+        closeOnLag: Bool = false,
+        requireStreaming: Bool = false,
+        syncOnly: Bool = false,
+        tags: [String: String] = [:]
     ) {
         self.name = name
         self.bind = bind
@@ -211,6 +224,10 @@ public struct ListenerConfiguration: Sendable, Equatable {
         self.retries = retries
         self.maxLag = maxLag
         self.fallback = fallback
+        self.closeOnLag = closeOnLag
+        self.requireStreaming = requireStreaming
+        self.syncOnly = syncOnly
+        self.tags = tags
     }
 }
 
@@ -244,6 +261,8 @@ public struct ClusterConfiguration: Sendable, Equatable {
     public let holdTimeout: Duration
     /// How many connections may wait at once; past it, new ones are refused with an error.
     public let holdMax: Int
+    /// What writes do while ZooKeeper is unreachable or the session expired.
+    public let onDCSLoss: DCSLossPolicy
 
     public init(
         scope: String,
@@ -251,7 +270,8 @@ public struct ClusterConfiguration: Sendable, Equatable {
         zookeeper: ZooKeeperConfiguration,
         check: SQLCheckConfiguration = SQLCheckConfiguration(),
         holdTimeout: Duration = .seconds(30),
-        holdMax: Int = 1000
+        holdMax: Int = 1000,
+        onDCSLoss: DCSLossPolicy = .verify
     ) {
         self.scope = scope
         self.namespace = namespace
@@ -259,7 +279,18 @@ public struct ClusterConfiguration: Sendable, Equatable {
         self.check = check
         self.holdTimeout = holdTimeout
         self.holdMax = holdMax
+        self.onDCSLoss = onDCSLoss
     }
+}
+
+/// `cluster.on_dcs_loss:` — writes while ZooKeeper is gone.
+public enum DCSLossPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Keep routing writes to the last confirmed leader only while its SQL check (every
+    /// `fast_interval`) says it is out of recovery and its Patroni REST answers 200 on `/primary`;
+    /// the first answer otherwise, or none, holds writes. Matches Patroni's `failsafe_mode`.
+    case verify
+    /// Keep the last picture until the ZooKeeper session expires, then hold writes.
+    case failClosed = "fail_closed"
 }
 
 /// `cluster.zookeeper:`
@@ -288,24 +319,44 @@ public struct SQLCheckConfiguration: Sendable, Equatable {
     public let passfile: String?
     /// Database to connect to.
     public let database: String
-    /// Pause between two probes of a new leader.
+    /// Pause between two checks of each member (its kept-open connection runs one query each time).
     public let interval: Duration
+    /// Pause between two probes of a new leader before it is confirmed, and between two checks of the
+    /// leader while ZooKeeper is away (`on_dcs_loss: verify`).
+    public let fastInterval: Duration
     /// A probe that has not answered within this is abandoned.
     public let timeout: Duration
+    /// Good checks in a row before a failing member (or a lagging replica) is trusted again.
+    public let rise: Int
+    /// Failed checks in a row before a member counts as failing.
+    public let fall: Int
+    /// A replica excluded for lag comes back only after this long steadily under half its `max_lag`.
+    public let minDwell: Duration
 
     public init(
         user: String = "postgres",
         password: String? = nil,
         passfile: String? = nil,
         database: String = "postgres",
-        interval: Duration = .milliseconds(50),
-        timeout: Duration = .seconds(2)
+        interval: Duration = .seconds(1),
+        fastInterval: Duration = .milliseconds(50),
+        timeout: Duration = .seconds(2),
+        rise: Int = 2,
+        fall: Int = 3,
+        minDwell: Duration = .seconds(10)
     ) {
         self.user = user
         self.password = password
         self.passfile = passfile
         self.database = database
         self.interval = interval
+        self.fastInterval = fastInterval
         self.timeout = timeout
+        self.rise = rise
+        self.fall = fall
+        self.minDwell = minDwell
     }
+
+    /// How the checks are counted.
+    public var counting: CheckCounting { CheckCounting(rise: rise, fall: fall, minDwell: minDwell) }
 }

@@ -22,11 +22,14 @@ public struct ListenerRoute: Sendable, Equatable {
     /// is closed at once: a leader change, or a replica that left routing. Static listeners keep
     /// their sessions across a reload, so it is false for them.
     public let closesStaleSessions: Bool
+    /// Servers that take no new sessions but whose open sessions stay (a replica over `max_lag`).
+    public let draining: [RouteServer]
 
-    public init(state: State, servers: [RouteServer], closesStaleSessions: Bool) {
+    public init(state: State, servers: [RouteServer], closesStaleSessions: Bool, draining: [RouteServer] = []) {
         self.state = state
         self.servers = servers
         self.closesStaleSessions = closesStaleSessions
+        self.draining = draining
     }
 }
 

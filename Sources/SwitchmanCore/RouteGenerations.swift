@@ -34,8 +34,12 @@ public struct RouteGenerations: Sendable, Hashable {
 
     /// The route servers of a replica listener's set, in the given order: members already in the set
     /// (same endpoint) keep their generation, newcomers get a new one; members left out are forgotten,
-    /// so their return counts as new.
-    public mutating func replicaSet(listener: String, members: [(name: String, endpoint: Endpoint)]) -> [RouteServer] {
+    /// so their return counts as new, except those in `keeping` (out for lag only, their open
+    /// sessions stay): they keep their route server, returned as `draining`, and keep it when they
+    /// come back.
+    public mutating func replicaSet(
+        listener: String, members: [(name: String, endpoint: Endpoint)], keeping: Set<String> = []
+    ) -> (servers: [RouteServer], draining: [RouteServer]) {
         let previous = replicas[listener] ?? [:]
         var current: [String: RouteServer] = [:]
         var servers: [RouteServer] = []
@@ -49,8 +53,14 @@ public struct RouteGenerations: Sendable, Hashable {
             current[name] = server
             servers.append(server)
         }
+        var draining: [RouteServer] = []
+        for name in keeping.sorted() where current[name] == nil {
+            guard let kept = previous[name] else { continue }
+            current[name] = kept
+            draining.append(kept)
+        }
         replicas[listener] = current.isEmpty ? nil : current
-        return servers
+        return (servers, draining)
     }
 
     /// Forgets replica listeners that are no longer configured.

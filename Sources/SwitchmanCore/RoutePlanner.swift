@@ -6,8 +6,11 @@
 ///   not expired; otherwise the route holds new sessions (`.hold`) with no server, so every session
 ///   of an earlier leader term is closed.
 /// - `replica` listeners go to members that are `running`, report role `replica`, are not the leader,
-///   carry no `noloadbalance` tag and lag at most `max_lag` bytes (unknown lag counts as too much when
-///   `max_lag` is set). With none left: `fallback: primary` routes to the writable leader (or holds
+///   carry no `noloadbalance` tag, match the listener's `tags`, `sync_only` and `require_streaming`,
+///   pass Switchman's own SQL check (not failing, in recovery) and are admitted under `max_lag` by
+///   their damped ``ReadAdmission`` (without checks: ZooKeeper's byte lag; unknown lag counts as too
+///   much when `max_lag` is set). A replica out for lag only keeps its open sessions (`draining`)
+///   unless the listener says `close_on_lag`. With none left: `fallback: primary` routes to the writable leader (or holds
 ///   while there is none), `fallback: none` refuses. Reads keep using the last picture while the
 ///   session is reconnecting or expired: only writes fail closed.
 /// - `static` listeners route to their configured servers (generation 0, sessions kept on reload).
@@ -18,11 +21,14 @@ public enum RoutePlanner {
     ///   - listeners: the configured listeners.
     ///   - topology: the last picture read from ZooKeeper; `nil` before the first one.
     ///   - promotion: the SQL-confirmed leader and how trustworthy the picture is.
+    ///   - health: what Switchman's own checks say of each member; `nil` when it runs none (lag then
+    ///     comes from ZooKeeper's positions).
     ///   - generations: route generations, carried from the previous plan.
     public static func plan(
         listeners: [ListenerConfiguration],
         topology: Topology?,
         promotion: PromotionState,
+        health: HealthPicture? = nil,
         generations: inout RouteGenerations
     ) -> RoutePlan {
         let verdict = leaderVerdict(topology: topology, promotion: promotion)
@@ -57,7 +63,7 @@ public enum RoutePlanner {
                 }
             case .replica:
                 let (route, rows) = replicaRoute(
-                    listener, topology: topology, verdict: verdict, leader: writableLeader, generations: &generations
+                    listener, topology: topology, verdict: verdict, leader: writableLeader, health: health, generations: &generations
                 )
                 routes[listener.name] = route
                 if let rows { eligibility[listener.name] = rows }
@@ -146,6 +152,7 @@ public enum RoutePlanner {
         topology: Topology?,
         verdict: LeaderVerdict,
         leader: RouteServer?,
+        health: HealthPicture?,
         generations: inout RouteGenerations
     ) -> (ListenerRoute, [MemberEligibility]?) {
         guard let topology else {
@@ -154,62 +161,102 @@ public enum RoutePlanner {
         }
         var rows: [MemberEligibility] = []
         var eligible: [(name: String, endpoint: Endpoint)] = []
+        var lagging: Set<String> = []
         for name in topology.members.keys.sorted() {
-            let row = replicaEligibility(name: name, topology: topology, maxLag: listener.maxLag)
-            if row.status == .up, let member = topology.members[name]?.member {
-                eligible.append((name, member.endpoint))
+            let (row, onlyLag) = replicaEligibility(name: name, topology: topology, listener: listener, health: health)
+            if let member = topology.members[name]?.member {
+                if row.status == .up { eligible.append((name, member.endpoint)) }
+                if onlyLag && !listener.closeOnLag { lagging.insert(name) }
             }
             rows.append(row)
         }
-        let servers = generations.replicaSet(listener: listener.name, members: eligible)
+        let (servers, draining) = generations.replicaSet(listener: listener.name, members: eligible, keeping: lagging)
         if !servers.isEmpty {
-            return (ListenerRoute(state: .ready, servers: servers, closesStaleSessions: true), rows)
+            return (ListenerRoute(state: .ready, servers: servers, closesStaleSessions: true, draining: draining), rows)
         }
         switch listener.fallback {
         case .none:
-            return (ListenerRoute(state: .unavailable(reason: "no eligible replica"), servers: [], closesStaleSessions: true), rows)
+            return (ListenerRoute(state: .unavailable(reason: "no eligible replica"), servers: [], closesStaleSessions: true,
+                                  draining: draining), rows)
         case .primary:
             guard let leader else {
                 let why = verdict.holdReason ?? "no writable leader"
-                return (ListenerRoute(state: .hold(reason: "no eligible replica and \(why)"), servers: [], closesStaleSessions: true), rows)
+                return (ListenerRoute(state: .hold(reason: "no eligible replica and \(why)"), servers: [], closesStaleSessions: true,
+                                      draining: draining), rows)
             }
             rows = rows.map { $0.member == leader.name ? MemberEligibility(member: $0.member, status: .up, reason: "fallback: leader") : $0 }
-            return (ListenerRoute(state: .ready, servers: [leader], closesStaleSessions: true), rows)
+            return (ListenerRoute(state: .ready, servers: [leader], closesStaleSessions: true, draining: draining), rows)
         }
     }
 
-    static func replicaEligibility(name: String, topology: Topology, maxLag: Int?) -> MemberEligibility {
-        guard let entry = topology.members[name] else {
-            return MemberEligibility(member: name, status: .down, reason: "no member data")
+    /// One member's row for a replica listener, and whether lag is the only thing keeping it out
+    /// (its open sessions may then stay, unless the listener says `close_on_lag`).
+    static func replicaEligibility(
+        name: String, topology: Topology, listener: ListenerConfiguration, health: HealthPicture?
+    ) -> (MemberEligibility, lagOnly: Bool) {
+        func out(_ status: MemberEligibility.Status, _ reason: String) -> (MemberEligibility, lagOnly: Bool) {
+            (MemberEligibility(member: name, status: status, reason: reason), false)
         }
-        guard case .valid(let member) = entry else {
-            return MemberEligibility(member: name, status: .down, reason: "invalid member data: \(entry.invalidReason ?? "")")
-        }
-        if name == topology.leaderName {
-            return MemberEligibility(member: name, status: .excluded, reason: "leader")
-        }
-        if !member.isRunning {
-            return MemberEligibility(member: name, status: .down, reason: notRunning(member))
-        }
-        if member.role != .replica {
-            return MemberEligibility(member: name, status: .excluded, reason: "role \(member.role)")
-        }
-        if member.tags.noloadbalance {
-            return MemberEligibility(member: name, status: .excluded, reason: "noloadbalance")
-        }
-        if let maxLag {
-            guard let lag = topology.lag(of: name) else {
-                return MemberEligibility(member: name, status: .excluded, reason: "lag unknown")
+        guard let entry = topology.members[name] else { return out(.down, "no member data") }
+        guard case .valid(let member) = entry else { return out(.down, "invalid member data: \(entry.invalidReason ?? "")") }
+        if name == topology.leaderName { return out(.excluded, "leader") }
+        if !member.isRunning { return out(.down, notRunning(member)) }
+        if member.role != .replica { return out(.excluded, "role \(member.role)") }
+        if member.tags.noloadbalance { return out(.excluded, "noloadbalance") }
+        if let mismatch = tagMismatch(member.tags, wanted: listener.tags) { return out(.excluded, mismatch) }
+        if listener.syncOnly && !topology.isSyncStandby(name) { return out(.excluded, "not a synchronous standby (sync_only)") }
+        let checked = health?.members[name]
+        if let checked {
+            if !checked.check.passing {
+                return out(.down, "SQL check failing: \(checked.check.lastError ?? "no answer")")
             }
-            let limit = UInt64(max(0, maxLag))
-            if lag > limit {
-                var (shown, shownLimit) = (ByteCount.format(lag), ByteCount.format(limit))
-                // Rounded alike ("16MB > 16MB"): show the exact counts instead.
-                if shown == shownLimit { (shown, shownLimit) = ("\(lag)B", "\(limit)B") }
-                return MemberEligibility(member: name, status: .excluded, reason: "lag \(shown) > \(shownLimit)")
+            if checked.splitBrain {
+                return out(.excluded, "split brain: answers not in recovery, but the leader znode names \(topology.leaderName ?? "nobody")")
             }
         }
-        return MemberEligibility(member: name, status: .up)
+        if listener.requireStreaming {
+            // ZooKeeper's `replication_state` (Patroni ≥ 3.0) until Switchman's own check has read the receiver.
+            let streaming = checked?.reading.map(\.isStreaming) ?? (member.replicationState == "streaming")
+            if !streaming {
+                let seen = checked?.reading.map { $0.walReceiverStatus ?? "no WAL receiver" } ?? member.replicationState ?? "replication state unknown"
+                return out(.excluded, "not streaming (\(seen); require_streaming)")
+            }
+        }
+        guard let limit = listener.maxLag else { return (MemberEligibility(member: name, status: .up), false) }
+        if let health {
+            guard let admission = health.admission(listener: listener.name, member: name), let admitted = admission.admitted else {
+                return (MemberEligibility(member: name, status: .excluded, reason: "lag not measured yet"), false)
+            }
+            if admitted { return (MemberEligibility(member: name, status: .up), false) }
+            return (MemberEligibility(member: name, status: .excluded, reason: admission.reason ?? "lag over \(limit.description)"), true)
+        }
+        // No checks of Switchman's own: ZooKeeper's positions, bytes only.
+        guard let bytes = limit.bytes else {
+            return (MemberEligibility(member: name, status: .excluded, reason: "replay lag unknown (no SQL checks)"), false)
+        }
+        guard let lag = topology.lag(of: name) else {
+            return (MemberEligibility(member: name, status: .excluded, reason: "lag unknown"), false)
+        }
+        if lag > bytes {
+            return (MemberEligibility(member: name, status: .excluded, reason: "lag \(ByteCount.format(lag, against: bytes))"), true)
+        }
+        return (MemberEligibility(member: name, status: .up), false)
+    }
+
+    /// Why `tags` do not match a listener's `tags:` filter, or `nil` when they do.
+    static func tagMismatch(_ tags: MemberTags, wanted: [String: String]) -> String? {
+        for key in wanted.keys.sorted() {
+            let value: String?
+            switch key {
+            case "nofailover": value = String(tags.nofailover)
+            case "noloadbalance": value = String(tags.noloadbalance)
+            case "nosync": value = String(tags.nosync)
+            case "nostream": value = String(tags.nostream)
+            default: value = tags.other[key]
+            }
+            if value != wanted[key] { return "tag \(key)=\(value ?? "unset"), wanted \(wanted[key] ?? "")" }
+        }
+        return nil
     }
 
     private static func notRunning(_ member: ClusterMember) -> String {
@@ -219,6 +266,13 @@ public enum RoutePlanner {
 
 /// Byte counts as operators read them: `512B`, `1.5kB`, `20MB`, `1GB` (powers of 1024, like Patroni's `16MB`).
 enum ByteCount {
+    /// `measured > limit`, each formatted; exact byte counts when both would round alike ("16MB > 16MB").
+    static func format(_ measured: UInt64, against limit: UInt64) -> String {
+        var (shown, shownLimit) = (format(measured), format(limit))
+        if shown == shownLimit { (shown, shownLimit) = ("\(measured)B", "\(limit)B") }
+        return "\(shown) > \(shownLimit)"
+    }
+
     static func format(_ bytes: UInt64) -> String {
         let units: [(String, UInt64)] = [("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)]
         for (unit, size) in units where bytes >= size {

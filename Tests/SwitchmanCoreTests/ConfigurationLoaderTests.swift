@@ -52,7 +52,7 @@ struct ConfigurationLoaderTests {
             configuration.listeners == [
                 ListenerConfiguration(name: "primary", bind: Endpoint(host: "0.0.0.0", port: 5432), role: .primary),
                 ListenerConfiguration(
-                    name: "replicas", bind: Endpoint(host: "0.0.0.0", port: 5433), role: .replica, maxLag: 16 << 20, fallback: .primary),
+                    name: "replicas", bind: Endpoint(host: "0.0.0.0", port: 5433), role: .replica, maxLag: LagLimit(bytes: 16 << 20), fallback: .primary),
             ])
     }
 

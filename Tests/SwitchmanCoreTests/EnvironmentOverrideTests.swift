@@ -71,7 +71,7 @@ struct EnvironmentOverrideTests {
             { $0.cluster == ClusterConfiguration(scope: "demo", zookeeper: ZooKeeperConfiguration(hosts: [Endpoint(host: "zoo", port: 2181)]), check: SQLCheckConfiguration(password: "pw")) }
         ),
         ("a replica listener's max_lag", clusterFile, ["SWITCHMAN_CLUSTER_SCOPE": "d", "SWITCHMAN_LISTENER_REPLICAS_MAX_LAG": "16MB"], {
-            $0.listeners[1].maxLag == 16 << 20
+            $0.listeners[1].maxLag == LagLimit(bytes: 16 << 20)
         }),
         (
             "reserved and unrelated variables are ignored", staticFile,

@@ -5,10 +5,10 @@ import Testing
 struct RoutePlannerTests {
     static let primary = ListenerConfiguration(name: "primary", bind: Endpoint(host: "0.0.0.0", port: 5432), role: .primary)
     static let replicas = ListenerConfiguration(
-        name: "replicas", bind: Endpoint(host: "0.0.0.0", port: 5433), role: .replica, maxLag: 16 << 20, fallback: .primary
+        name: "replicas", bind: Endpoint(host: "0.0.0.0", port: 5433), role: .replica, maxLag: LagLimit(bytes: 16 << 20), fallback: .primary
     )
     static let strict = ListenerConfiguration(
-        name: "strict", bind: Endpoint(host: "0.0.0.0", port: 5434), role: .replica, maxLag: 16 << 20, fallback: .none
+        name: "strict", bind: Endpoint(host: "0.0.0.0", port: 5434), role: .replica, maxLag: LagLimit(bytes: 16 << 20), fallback: .none
     )
     static let unlimited = ListenerConfiguration(name: "unlimited", bind: Endpoint(host: "0.0.0.0", port: 5435), role: .replica)
     static let listeners = [primary, replicas, strict, unlimited]
@@ -245,8 +245,8 @@ struct RoutePlannerTests {
     @Test func aReplicaThatLeavesAndReturnsGetsANewGenerationWhileOthersKeepTheirs() {
         var timeline = Timeline()
         let start = timeline.step(Self.cluster(), confirmed: "pg-0")
-        let lagging = Self.cluster([Self.member("pg-0", role: .primary), Self.member("pg-1", xlog: 0), Self.member("pg-2")])
-        let away = timeline.step(lagging, confirmed: "pg-0")
+        let stopped = Self.cluster([Self.member("pg-0", role: .primary), Self.member("pg-1", state: "stopped"), Self.member("pg-2")])
+        let away = timeline.step(stopped, confirmed: "pg-0")
         let back = timeline.step(Self.cluster(), confirmed: "pg-0")
         #expect(Self.generation(away, "replicas", "pg-1") == nil)
         #expect(Self.generation(away, "replicas", "pg-2") == Self.generation(start, "replicas", "pg-2"))
@@ -254,8 +254,36 @@ struct RoutePlannerTests {
         let returned = Self.generation(back, "replicas", "pg-1")
         let original = Self.generation(start, "replicas", "pg-1")
         #expect(returned != nil && original != nil && returned != original)
+    }
+
+    @Test func aReplicaOutForLagOnlyKeepsItsSessionsAndItsGenerationUnlessTheListenerClosesOnLag() {
+        var timeline = Timeline()
+        let start = timeline.step(Self.cluster(), confirmed: "pg-0")
+        let lagging = Self.cluster([Self.member("pg-0", role: .primary), Self.member("pg-1", xlog: 0), Self.member("pg-2")])
+        let away = timeline.step(lagging, confirmed: "pg-0")
+        let back = timeline.step(Self.cluster(), confirmed: "pg-0")
+        let original = Self.generation(start, "replicas", "pg-1")
+        #expect(Self.generation(away, "replicas", "pg-1") == nil)
+        #expect(away.routes["replicas"]?.draining.map(\.name) == ["pg-1"])
+        #expect(away.routes["replicas"]?.draining.first?.generation == original)
+        #expect(Self.generation(back, "replicas", "pg-1") == original)
         // The listener without max_lag never lost pg-1.
         #expect(Self.generation(back, "unlimited", "pg-1") == Self.generation(start, "unlimited", "pg-1"))
+
+        var closing = RouteGenerations()
+        let listener = ListenerConfiguration(
+            name: "strict-lag", bind: Endpoint(host: "0.0.0.0", port: 5440), role: .replica, maxLag: LagLimit(bytes: 16 << 20),
+            closeOnLag: true)
+        func plan(_ topology: Topology) -> RoutePlan {
+            RoutePlanner.plan(listeners: [listener], topology: topology, promotion: PromotionState(confirmedLeader: "pg-0"),
+                              generations: &closing)
+        }
+        let first = plan(Self.cluster()).routes["strict-lag"]?.servers.first { $0.name == "pg-1" }
+        let out = plan(lagging).routes["strict-lag"]
+        #expect(out?.draining == [])
+        #expect(out?.servers.contains { $0.name == "pg-1" } == false)
+        let returned = plan(Self.cluster()).routes["strict-lag"]?.servers.first { $0.name == "pg-1" }
+        #expect(first != nil && returned != nil && first?.generation != returned?.generation)
     }
 
     @Test func aReplicaPromotedToLeaderIsStaleForReadsAndNewForWrites() {

@@ -14,7 +14,8 @@ extension ConfigurationDecoder {
             zookeeper: zookeeper,
             check: try reader.mapping("check", known: ConfigurationSchema.check).map(decodeCheck) ?? defaults.check,
             holdTimeout: try reader.duration("hold_timeout") ?? defaults.holdTimeout,
-            holdMax: try reader.int("hold_max", in: 0...Int.max) ?? defaults.holdMax
+            holdMax: try reader.int("hold_max", in: 0...Int.max) ?? defaults.holdMax,
+            onDCSLoss: try reader.choice("on_dcs_loss", DCSLossPolicy.self) ?? defaults.onDCSLoss
         )
     }
 
@@ -61,7 +62,11 @@ extension ConfigurationDecoder {
             passfile: passfile ?? defaults.passfile,
             database: try reader.string("database") ?? defaults.database,
             interval: try reader.duration("interval", atLeast: positive) ?? defaults.interval,
-            timeout: try reader.duration("timeout", atLeast: positive) ?? defaults.timeout
+            fastInterval: try reader.duration("fast_interval", atLeast: positive) ?? defaults.fastInterval,
+            timeout: try reader.duration("timeout", atLeast: positive) ?? defaults.timeout,
+            rise: try reader.int("rise", in: 1...1000) ?? defaults.rise,
+            fall: try reader.int("fall", in: 1...1000) ?? defaults.fall,
+            minDwell: try reader.duration("min_dwell") ?? defaults.minDwell
         )
     }
 }

@@ -61,7 +61,7 @@ extension ConfigurationDecoder {
         default:
             break
         }
-        for key in ["max_lag", "fallback"] where role != .replica && reader.node(key) != nil {
+        for key in ["max_lag", "fallback", "close_on_lag", "require_streaming", "sync_only", "tags"] where role != .replica && reader.node(key) != nil {
             throw reader.invalid(key, "\(key) is only for role replica, and this listener's role is \(role.rawValue)")
         }
         return ListenerConfiguration(
@@ -74,8 +74,64 @@ extension ConfigurationDecoder {
             serverMaxconn: try reader.int("server_maxconn", in: 1...Int.max) ?? defaults.serverMaxconn,
             queueMax: try reader.int("queue_max", in: 0...Int.max) ?? defaults.queueMax,
             retries: try reader.int("retries", in: 0...1000) ?? defaults.retries,
-            maxLag: try reader.size("max_lag", in: 0...Int.max) ?? defaults.maxLag,
-            fallback: try reader.choice("fallback", ReplicaFallback.self) ?? defaults.fallback
+            maxLag: try decodeLagLimit(reader) ?? defaults.maxLag,
+            fallback: try reader.choice("fallback", ReplicaFallback.self) ?? defaults.fallback,
+            closeOnLag: try reader.bool("close_on_lag") ?? defaults.closeOnLag,
+            requireStreaming: try reader.bool("require_streaming") ?? defaults.requireStreaming,
+            syncOnly: try reader.bool("sync_only") ?? defaults.syncOnly,
+            tags: try decodeTags(reader) ?? defaults.tags
         )
+    }
+
+    /// `max_lag:` — a size (`16MB`, bytes of WAL), a duration (`5s`, replay time), or both as a list
+    /// or comma-separated (`[16MB, 5s]`). A size's `m` is MiB, so a duration needs `ms`, `s` or `h`.
+    private func decodeLagLimit(_ reader: MappingReader) throws(ConfigurationError) -> LagLimit? {
+        guard let node = reader.node("max_lag") else { return nil }
+        var parts: [String] = []
+        switch node {
+        case .scalar(let text, _, _):
+            parts = text.split(separator: ",").map { String($0).trimmingSpaces }
+        case .sequence(let items, _):
+            for item in items {
+                guard case .scalar(let text, _, _) = item else {
+                    throw reader.invalid("max_lag", "expected a size or a duration, got \(item.shownValue)")
+                }
+                parts.append(text.trimmingSpaces)
+            }
+        default:
+            throw reader.invalid("max_lag", "expected a size (16MB), a duration (5s) or both ([16MB, 5s]), got \(node.shownValue)")
+        }
+        var limit = LagLimit()
+        for part in parts {
+            if part.hasPrefix("-") { throw reader.invalid("max_lag", "must not be negative, got \"\(part)\"") }
+            if let bytes = SizeParser.parse(part), bytes >= 0 {
+                if limit.bytes != nil { throw reader.invalid("max_lag", "two byte limits (\"\(part)\")") }
+                limit.bytes = UInt64(bytes)
+            } else if let time = DurationParser.parse(part) {
+                if limit.time != nil { throw reader.invalid("max_lag", "two time limits (\"\(part)\")") }
+                limit.time = time
+            } else {
+                throw reader.invalid(
+                    "max_lag", "expected a size such as 16MB (bytes of WAL) or a duration such as 5s (replay time), got \"\(part)\"")
+            }
+        }
+        if limit.bytes == nil && limit.time == nil { throw reader.invalid("max_lag", "must not be empty") }
+        return limit
+    }
+
+    /// `tags:` — a mapping of Patroni tag names to the values a member must have.
+    private func decodeTags(_ reader: MappingReader) throws(ConfigurationError) -> [String: String]? {
+        guard let node = reader.node("tags") else { return nil }
+        guard case .mapping(let entries, _) = node else {
+            throw reader.invalid("tags", "expected a mapping of tag: value, such as {dc: east}, got \(node.shownValue)")
+        }
+        var tags: [String: String] = [:]
+        for entry in entries {
+            guard case .scalar(let text, _, _) = entry.value else {
+                throw error(entry.value.origin, "\(reader.path("tags")).\(entry.key)", "expected a value, got \(entry.value.shownValue)")
+            }
+            tags[entry.key] = text
+        }
+        return tags
     }
 }

@@ -13,16 +13,18 @@ enum ConfigurationSchema {
     /// Keys of one entry of `listeners:`.
     static let listener = [
         "name", "bind", "role", "servers", "balance", "maxconn", "server_maxconn", "queue_max", "retries",
-        "max_lag", "fallback",
+        "max_lag", "fallback", "close_on_lag", "require_streaming", "sync_only", "tags",
     ]
     /// Keys of `stats:`.
     static let stats = ["bind", "refresh", "auth"]
     /// Keys of `cluster:`.
-    static let cluster = ["scope", "namespace", "zookeeper", "check", "hold_timeout", "hold_max"]
+    static let cluster = ["scope", "namespace", "zookeeper", "check", "hold_timeout", "hold_max", "on_dcs_loss"]
     /// Keys of `cluster.zookeeper:`.
     static let zookeeper = ["hosts", "session_timeout", "auth"]
     /// Keys of `cluster.check:`.
-    static let check = ["user", "password", "passfile", "database", "interval", "timeout"]
+    static let check = [
+        "user", "password", "passfile", "database", "interval", "fast_interval", "timeout", "rise", "fall", "min_dwell",
+    ]
 
     /// Every key path an environment variable may set outside `listeners`, in document order.
     /// `tcp_keepalive` is both a scalar (`off`) and a mapping, so it appears with its sub-keys.
@@ -36,12 +38,12 @@ enum ConfigurationSchema {
         paths += [["cluster", "scope"], ["cluster", "namespace"]]
         paths += zookeeper.map { ["cluster", "zookeeper", $0] }
         paths += check.map { ["cluster", "check", $0] }
-        paths += [["cluster", "hold_timeout"], ["cluster", "hold_max"]]
+        paths += [["cluster", "hold_timeout"], ["cluster", "hold_max"], ["cluster", "on_dcs_loss"]]
         return paths
     }()
 
     /// Listener keys an environment variable may set (`name` is how the listener is found).
-    static let overridableListenerKeys = listener.filter { $0 != "name" }
+    static let overridableListenerKeys = listener.filter { $0 != "name" && $0 != "tags" }
 
     /// Key paths whose value is a list; their environment value is comma-separated.
     static let listPaths: Set<[String]> = [["cluster", "zookeeper", "hosts"], ["servers"]]
