@@ -56,7 +56,7 @@ struct ClusterCoordinatorTests {
     private func coordinator(check: FakeCheck, routes: Routes, group: EventLoopGroup) -> ClusterCoordinator {
         let cluster = ClusterConfiguration(
             scope: "c", zookeeper: ZooKeeperConfiguration(hosts: [Endpoint(host: "127.0.0.1", port: 2181)]),
-            check: SQLCheckConfiguration(user: "switchman", interval: .milliseconds(50)))
+            check: SQLCheckConfiguration(user: "switchman", fastInterval: .milliseconds(50)))
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = .critical
         return ClusterCoordinator(

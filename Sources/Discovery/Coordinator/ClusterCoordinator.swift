@@ -66,7 +66,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         self.loop = loop
         self.logger = logger
         self.publish = publish
-        confirmer = PromotionConfirmer(loop: loop, check: check, interval: cluster.check.interval) { [unowned self] member in
+        confirmer = PromotionConfirmer(loop: loop, check: check, interval: cluster.check.fastInterval) { [unowned self] member in
             self.confirm(member)
         }
     }
