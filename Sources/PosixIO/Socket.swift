@@ -96,6 +96,13 @@ public enum Socket {
         try nonBlockingSyscall("write") { Glibc.write(fd, buffer, count) }
     }
 
+    /// send(2) with MSG_NOSIGNAL: writing to a peer that already reset the connection gives EPIPE
+    /// here instead of a SIGPIPE that would end a process which does not ignore the signal.
+    @inline(__always)
+    public static func send(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) throws(IOError) -> IOResult<Int> {
+        try nonBlockingSyscall("send") { Glibc.send(fd, buffer, count, Int32(MSG_NOSIGNAL)) }
+    }
+
     /// shutdown(SHUT_WR): the peer reads end of file after what was sent. A socket the peer already
     /// reset (ENOTCONN) is not an error here.
     public static func shutdownWrite(_ fd: Int32) {
