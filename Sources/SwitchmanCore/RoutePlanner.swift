@@ -94,7 +94,7 @@ public enum RoutePlanner {
 
     static func leaderVerdict(topology: Topology?, promotion: PromotionState) -> LeaderVerdict {
         guard let topology else { return .held("no picture from ZooKeeper yet") }
-        if promotion.discovery == .expired {
+        if promotion.discovery == .expired && !(promotion.verifiedThroughDCSLoss && promotion.confirmedLeader != nil) {
             return .held("ZooKeeper session expired: writes held until a fresh picture is read")
         }
         guard let name = topology.leaderName else { return .held("no leader in ZooKeeper") }

@@ -14,33 +14,33 @@ public final class ClusterCoordinator: @unchecked Sendable {
     /// Publishes routes to the data plane; the completion receives the sessions closed by the change.
     public typealias Publisher = @Sendable ([String: ListenerRoute], @escaping @Sendable (Int) -> Void) -> Void
 
-    private let loop: EventLoop
-    private let logger: Logger
+    let loop: EventLoop
+    let logger: Logger
     private let publish: Publisher
-    private var listeners: [ListenerConfiguration]
-    private let cluster: ClusterConfiguration
+    var listeners: [ListenerConfiguration]
+    let cluster: ClusterConfiguration
 
     /// The topology as ZooKeeper last said it (`topology` is it with Patroni's member-znode gaps bridged).
     private var rawTopology: Topology?
-    private var topology: Topology?
+    var topology: Topology?
     private var gapBridge = MemberGapBridge()
     /// When the current `failover` znode was first seen (monotonic), and the timer that ends its hold.
     private var switchoverSeenAt: UInt64?
     private var switchoverTimer: TimerID?
     private var bridgeTimer: TimerID?
-    private var health: DiscoveryHealth?
-    private var confirmedLeader: String?
-    private var confirmedAt: Double?
+    var health: DiscoveryHealth?
+    var confirmedLeader: String?
+    var confirmedAt: Double?
     private var generations = RouteGenerations()
     private var plan: RoutePlan?
 
     /// Confirms each new leader over SQL before writes go to it (set in init: it calls back here).
     private var confirmer: PromotionConfirmer!
 
-    private var leaderName: String?
+    var leaderName: String?
     private var leaderSince: Double?
     /// Monotonic time the current leader znode was first seen, to measure time to confirmation.
-    private var leaderSeenAt: UInt64 = 0
+    var leaderSeenAt: UInt64 = 0
     /// The open leader change: old leader, new leader, sessions closed so far.
     private var pendingChange: (old: String?, new: String?, closed: Int, eventIndex: Int?)?
 
@@ -52,15 +52,33 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var memberStatus: [String: (status: BackendStatus, since: Double)] = [:]
     private static let eventLimit = 100
 
+    /// Switchman's own checks of every member (`nil`: none, lag comes from ZooKeeper).
+    var memberChecks: MemberChecking?
+    /// What those checks found, and each lag-limited listener's damped admission.
+    var healthPicture: HealthPicture
+    /// Each member's last Patroni REST answer.
+    var restOutcomes: [String: (outcome: RESTOutcome, time: Double)] = [:]
+    /// Times the leader znode's member answered "in recovery" after it was confirmed.
+    var leaderDisagreements: UInt64 = 0
+    /// Times writes were cut while ZooKeeper was away because the leader's check said otherwise.
+    var verificationCuts: UInt64 = 0
+
+    /// With the real checks: SQL promotion probes and a ``MemberMonitor`` for every member.
     public convenience init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
                             resolver: AddressResolver, publish: @escaping Publisher) {
         self.init(listeners: listeners, cluster: cluster, loop: loop, logger: logger,
                   check: SQLPromotionCheck(loop: loop, resolver: resolver, credentials: cluster.check), publish: publish)
+        memberChecks = MemberMonitor(
+            loop: loop, resolver: resolver, credentials: cluster.check,
+            onSQL: { [unowned self] name, outcome, duration in self.memberChecked(name, outcome, duration: duration) },
+            onREST: { [unowned self] name, outcome in self.memberAnsweredREST(name, outcome) })
     }
 
     /// With the promotion check given (tests: a fake).
     public init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
-                check: PromotionCheck, publish: @escaping Publisher) {
+                check: PromotionCheck, memberChecks: MemberChecking? = nil, publish: @escaping Publisher) {
+        self.memberChecks = memberChecks
+        healthPicture = HealthPicture(counting: cluster.check.counting)
         self.listeners = listeners
         self.cluster = cluster
         self.loop = loop
@@ -102,6 +120,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
             if fresh.leaderName != previousLeader {
                 leaderChanged(from: previousLeader, to: fresh.leaderName, now: now)
             }
+            checkMembers()
         case .session(let state, let detail):
             let previous = health
             health = state
@@ -113,13 +132,18 @@ public final class ClusterCoordinator: @unchecked Sendable {
                 record(.zookeeper, "ZooKeeper connection lost, reconnecting (routing on the last picture)\(detail.isEmpty ? "" : ": \(detail)")", now: now)
             case .expired:
                 expiries += 1
-                // A new session must prove the leader again: writes fail closed until then.
-                confirmedLeader = nil
-                confirmedAt = nil
-                record(.zookeeper, "ZooKeeper session expired; writes held until a fresh picture and a confirmed leader\(detail.isEmpty ? "" : ": \(detail)")", now: now)
+                if verifiesThroughDCSLoss && confirmedLeader != nil {
+                    record(.zookeeper, "ZooKeeper session expired; writes stay with \(confirmedLeader ?? "") while its SQL check and Patroni REST keep saying it is the primary (on_dcs_loss: verify)\(detail.isEmpty ? "" : ": \(detail)")", now: now)
+                } else {
+                    // A new session must prove the leader again: writes fail closed until then.
+                    confirmedLeader = nil
+                    confirmedAt = nil
+                    record(.zookeeper, "ZooKeeper session expired; writes held until a fresh picture and a confirmed leader\(detail.isEmpty ? "" : ": \(detail)")", now: now)
+                }
             }
             if previous != state {
                 logger.info("zookeeper session \(state.rawValue)", metadata: ["detail": "\(detail)"])
+                dcsReachabilityChanged()
             }
         }
         replan()
@@ -191,14 +215,18 @@ public final class ClusterCoordinator: @unchecked Sendable {
         return loop.now &- seen < cluster.holdTimeout.nanoseconds
     }
 
-    private func replan() {
+    func replan() {
         let switching = switchoverInProgress()
         if !switching, let switchoverTimer {
             loop.cancel(switchoverTimer)
             self.switchoverTimer = nil
         }
-        let promotion = PromotionState(confirmedLeader: confirmedLeader, discovery: health ?? .live, switchoverInProgress: switching)
-        let fresh = RoutePlanner.plan(listeners: listeners, topology: topology, promotion: promotion, generations: &generations)
+        let promotion = PromotionState(
+            confirmedLeader: confirmedLeader, discovery: health ?? .live, switchoverInProgress: switching,
+            verifiedThroughDCSLoss: verifiesThroughDCSLoss && dcsLost)
+        let fresh = RoutePlanner.plan(
+            listeners: listeners, topology: topology, promotion: promotion, health: memberChecks == nil ? nil : healthPicture,
+            generations: &generations)
         let changed = plan?.routes != fresh.routes
         plan = fresh
         trackMemberStatus(fresh)
@@ -208,7 +236,9 @@ public final class ClusterCoordinator: @unchecked Sendable {
                 self.loop.execute { self.sessionsClosed(closed) }
             }
         }
-        if let member = fresh.leaderToConfirm {
+        // While ZooKeeper is away its picture may be stale: a leader cut then is not confirmed again
+        // until ZooKeeper speaks.
+        if let member = fresh.leaderToConfirm, !dcsLost {
             confirmer.confirm(member)
         } else {
             confirmer.stop()
@@ -285,7 +315,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         }
     }
 
-    private func record(_ kind: StatsEventKind, _ message: String, now: Double) {
+    func record(_ kind: StatsEventKind, _ message: String, now: Double) {
         events.insert(StatsEvent(time: now, kind: kind, message: message), at: 0)
         trimEvents()
     }
@@ -313,7 +343,9 @@ public final class ClusterCoordinator: @unchecked Sendable {
         let stats = ClusterStats(
             scope: cluster.scope, namespace: cluster.namespace, zookeeperHosts: cluster.zookeeper.hosts.map(\.description),
             session: session, lastEventTime: lastEventTime, leader: leader, generation: generations.lastGeneration,
-            leaderChangesTotal: leaderChanges, sessionExpiriesTotal: expiries, disconnectsTotal: disconnects)
+            leaderChangesTotal: leaderChanges, sessionExpiriesTotal: expiries, disconnectsTotal: disconnects,
+            dcsLossPolicy: verifiesThroughDCSLoss || cluster.onDCSLoss == .failClosed ? cluster.onDCSLoss.rawValue : "fail_closed (no member checks)", leaderDisagreementsTotal: leaderDisagreements,
+            splitBrainsTotal: healthPicture.splitBrainsTotal, dcsLossWriteCutsTotal: verificationCuts)
         var members: [MemberStats] = []
         let rows = plan.map(memberRows) ?? []
         let statusByName = Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0) })
@@ -326,6 +358,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
             let row = statusByName[name]
             var checks: [HealthCheckStats] = []
             if name == leaderName, let lastCheck = confirmer.lastCheck { checks.append(lastCheck) }
+            checks += healthChecks(of: name)
+            let measured = healthPicture.members[name]?.lag
             switch entry {
             case .valid(let member):
                 var tags: [String] = []
@@ -336,7 +370,10 @@ public final class ClusterCoordinator: @unchecked Sendable {
                 if topology?.isSyncStandby(name) == true { tags.append("sync_standby") }
                 members.append(MemberStats(
                     name: name, address: member.endpoint.description, role: member.role.description, state: member.state,
-                    timeline: member.timeline, lagBytes: name == leaderName ? nil : lags[name].map { Int(clamping: $0) },
+                    timeline: member.timeline,
+                    lagBytes: name == leaderName ? nil : (measured?.bytes ?? lags[name]).map { Int(clamping: $0) },
+                    lagSeconds: name == leaderName ? nil : measured?.seconds,
+                    checkFailuresTotal: healthPicture.members[name]?.check.failuresTotal ?? 0,
                     tags: tags, isLeader: name == leaderName, status: row?.status ?? .excluded, statusReason: row?.reason,
                     lastStatusChange: memberStatus[name]?.since, checks: checks))
             case .invalid(let reason):

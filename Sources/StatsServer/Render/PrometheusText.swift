@@ -83,6 +83,17 @@ public enum PrometheusText {
         }
         out.family("switchman_cluster_generation", .gauge, "Primary generation, bumped on every leader change.", [(scope, String(c.generation))])
         out.family("switchman_cluster_leader_changes_total", .counter, "Leader changes seen.", [(scope, String(c.leaderChangesTotal))])
+        out.family(
+            "switchman_cluster_leader_disagreements_total", .counter,
+            "Times the confirmed leader answered pg_is_in_recovery() = true (writes held each time).",
+            [(scope, String(c.leaderDisagreementsTotal))])
+        out.family(
+            "switchman_cluster_split_brains_total", .counter,
+            "Times a member other than the leader answered pg_is_in_recovery() = false.", [(scope, String(c.splitBrainsTotal))])
+        out.family(
+            "switchman_cluster_dcs_loss_write_cuts_total", .counter,
+            "Times on_dcs_loss: verify cut writes because the leader's SQL or REST check said otherwise.",
+            [(scope, String(c.dcsLossWriteCutsTotal))])
     }
 
     private static func listeners(_ ls: [ListenerStats], _ out: inout PrometheusWriter) {
@@ -148,6 +159,14 @@ public enum PrometheusText {
         out.family(
             "switchman_member_lag_bytes", .gauge, "Replication lag behind the leader in bytes (absent when unknown).",
             ms.compactMap { m in m.lagBytes.map { (id(m), String($0)) } }
+        )
+        out.family(
+            "switchman_member_lag_seconds", .gauge, "How far replay trails the primary, seconds (absent when unknown).",
+            ms.compactMap { m in m.lagSeconds.map { (id(m), fmt($0)) } }
+        )
+        out.family(
+            "switchman_member_check_failures_total", .counter, "Failed SQL checks of the member.",
+            ms.filter { $0.listener == nil }.map { m in (id(m), String(m.checkFailuresTotal)) }
         )
         out.family(
             "switchman_member_last_status_change_timestamp_seconds", .gauge,

@@ -189,7 +189,9 @@ extension StatsHTML {
         ["Session", chip(sessionClass(c.zookeeper_session), c.zookeeper_session)],
         ["Last event", c.last_event_time !== null ? when(c.last_event_time, d.generated_at) : NONE],
         ["Leader", leader], ["Generation", String(c.generation)], ["Leader changes", String(c.leader_changes_total)],
-        ["Connection", c.zookeeper_disconnects_total + " disconnects, " + c.zookeeper_session_expiries_total + " expiries"]]);
+        ["Connection", c.zookeeper_disconnects_total + " disconnects, " + c.zookeeper_session_expiries_total + " expiries"],
+        ["Disagreements", c.leader_disagreements_total + " read-only leader, " + c.split_brains_total + " split brain, " +
+          c.dcs_loss_write_cuts_total + " writes cut (on_dcs_loss: " + esc(c.on_dcs_loss) + ")"]]);
     }
     function proc(d) {
       var p = d.process, r = p.last_reload, reload = NONE;

@@ -221,6 +221,7 @@ extension StatsHTML {
             ("Generation", String(c.generation)),
             ("Leader changes", String(c.leaderChangesTotal)),
             ("Connection", "\(c.disconnectsTotal) disconnects, \(c.sessionExpiriesTotal) expiries"),
+            ("Disagreements", "\(c.leaderDisagreementsTotal) read-only leader, \(c.splitBrainsTotal) split brain, \(c.dcsLossWriteCutsTotal) writes cut (on_dcs_loss: \(esc(c.dcsLossPolicy)))"),
         ])
     }
 

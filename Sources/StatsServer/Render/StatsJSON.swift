@@ -64,6 +64,10 @@ public enum StatsJSON {
             ("leader_changes_total", .unsigned(c.leaderChangesTotal)),
             ("zookeeper_disconnects_total", .unsigned(c.disconnectsTotal)),
             ("zookeeper_session_expiries_total", .unsigned(c.sessionExpiriesTotal)),
+            ("on_dcs_loss", .string(c.dcsLossPolicy)),
+            ("leader_disagreements_total", .unsigned(c.leaderDisagreementsTotal)),
+            ("split_brains_total", .unsigned(c.splitBrainsTotal)),
+            ("dcs_loss_write_cuts_total", .unsigned(c.dcsLossWriteCutsTotal)),
         ])
     }
 
@@ -106,6 +110,8 @@ public enum StatsJSON {
             ("state", .string(m.state)),
             ("timeline", .integer(m.timeline)),
             ("lag_bytes", .integer(m.lagBytes)),
+            ("lag_seconds", .number(m.lagSeconds)),
+            ("check_failures_total", .unsigned(m.checkFailuresTotal)),
             ("tags", .array(m.tags.map { .string($0) })),
             ("leader", .bool(m.isLeader)),
             ("status", .string(m.status.rawValue)),

@@ -20,6 +20,14 @@ public struct ClusterStats: Sendable, Equatable {
     public var sessionExpiriesTotal: UInt64
     /// ZooKeeper connection losses since start (reconnected within the session or not).
     public var disconnectsTotal: UInt64
+    /// `cluster.on_dcs_loss` (`verify`, `fail_closed`).
+    public var dcsLossPolicy: String
+    /// Times a confirmed leader answered `pg_is_in_recovery() = true` (writes held each time).
+    public var leaderDisagreementsTotal: UInt64
+    /// Times a member other than the leader answered `pg_is_in_recovery() = false` (split brain).
+    public var splitBrainsTotal: UInt64
+    /// Times `on_dcs_loss: verify` cut writes because the leader's SQL or REST check said otherwise.
+    public var dcsLossWriteCutsTotal: UInt64
 
     /// Creates the cluster section.
     public init(
@@ -32,7 +40,11 @@ public struct ClusterStats: Sendable, Equatable {
         generation: UInt64 = 0,
         leaderChangesTotal: UInt64 = 0,
         sessionExpiriesTotal: UInt64 = 0,
-        disconnectsTotal: UInt64 = 0
+        disconnectsTotal: UInt64 = 0,
+        dcsLossPolicy: String = "verify",
+        leaderDisagreementsTotal: UInt64 = 0,
+        splitBrainsTotal: UInt64 = 0,
+        dcsLossWriteCutsTotal: UInt64 = 0
     ) {
         self.scope = scope
         self.namespace = namespace
@@ -44,6 +56,10 @@ public struct ClusterStats: Sendable, Equatable {
         self.leaderChangesTotal = leaderChangesTotal
         self.sessionExpiriesTotal = sessionExpiriesTotal
         self.disconnectsTotal = disconnectsTotal
+        self.dcsLossPolicy = dcsLossPolicy
+        self.leaderDisagreementsTotal = leaderDisagreementsTotal
+        self.splitBrainsTotal = splitBrainsTotal
+        self.dcsLossWriteCutsTotal = dcsLossWriteCutsTotal
     }
 }
 

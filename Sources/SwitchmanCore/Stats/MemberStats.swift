@@ -12,8 +12,13 @@ public struct MemberStats: Sendable, Equatable {
     public var state: String?
     /// The PostgreSQL timeline; `nil` if unknown.
     public var timeline: Int?
-    /// Replication lag behind the leader in bytes; `nil` for the leader, static servers or when unknown.
+    /// Replication lag behind the leader in bytes (from Switchman's SQL check when it runs, else from
+    /// ZooKeeper); `nil` for the leader, static servers or when unknown.
     public var lagBytes: Int?
+    /// How far replay trails the primary, seconds (0 once caught up), from the SQL check; `nil` when unknown.
+    public var lagSeconds: Double?
+    /// Failed SQL checks of this member since start.
+    public var checkFailuresTotal: UInt64
     /// Patroni tags that are set (`nofailover`, `noloadbalance`, `nosync`, `nostream`…), sorted.
     public var tags: [String]
     /// Whether the `leader` znode names this member.
@@ -44,6 +49,8 @@ public struct MemberStats: Sendable, Equatable {
         state: String? = nil,
         timeline: Int? = nil,
         lagBytes: Int? = nil,
+        lagSeconds: Double? = nil,
+        checkFailuresTotal: UInt64 = 0,
         tags: [String] = [],
         isLeader: Bool = false,
         status: BackendStatus,
@@ -62,6 +69,8 @@ public struct MemberStats: Sendable, Equatable {
         self.state = state
         self.timeline = timeline
         self.lagBytes = lagBytes
+        self.lagSeconds = lagSeconds
+        self.checkFailuresTotal = checkFailuresTotal
         self.tags = tags
         self.isLeader = isLeader
         self.status = status

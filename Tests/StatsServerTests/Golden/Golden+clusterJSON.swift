@@ -38,7 +38,11 @@ extension Golden {
     "generation": 7,
     "leader_changes_total": 2,
     "zookeeper_disconnects_total": 1,
-    "zookeeper_session_expiries_total": 0
+    "zookeeper_session_expiries_total": 0,
+    "on_dcs_loss": "verify",
+    "leader_disagreements_total": 0,
+    "split_brains_total": 0,
+    "dcs_loss_write_cuts_total": 0
   },
   "listeners": [
     {
@@ -136,6 +140,8 @@ extension Golden {
       "state": "running",
       "timeline": 3,
       "lag_bytes": null,
+      "lag_seconds": null,
+      "check_failures_total": 0,
       "tags": [],
       "leader": true,
       "status": "UP",
@@ -165,6 +171,8 @@ extension Golden {
       "state": "running",
       "timeline": 3,
       "lag_bytes": 0,
+      "lag_seconds": null,
+      "check_failures_total": 0,
       "tags": [
         "nofailover"
       ],
@@ -188,6 +196,8 @@ extension Golden {
       "state": "running",
       "timeline": 2,
       "lag_bytes": 33554432,
+      "lag_seconds": null,
+      "check_failures_total": 0,
       "tags": [
         "noloadbalance",
         "nosync"
@@ -212,6 +222,8 @@ extension Golden {
       "state": null,
       "timeline": null,
       "lag_bytes": null,
+      "lag_seconds": null,
+      "check_failures_total": 0,
       "tags": [],
       "leader": false,
       "status": "EXCLUDED",
@@ -233,6 +245,8 @@ extension Golden {
       "state": null,
       "timeline": null,
       "lag_bytes": null,
+      "lag_seconds": null,
+      "check_failures_total": 0,
       "tags": [],
       "leader": false,
       "status": "DOWN",

@@ -59,6 +59,15 @@ switchman_cluster_generation{scope="demo"} 7
 # HELP switchman_cluster_leader_changes_total Leader changes seen.
 # TYPE switchman_cluster_leader_changes_total counter
 switchman_cluster_leader_changes_total{scope="demo"} 2
+# HELP switchman_cluster_leader_disagreements_total Times the confirmed leader answered pg_is_in_recovery() = true (writes held each time).
+# TYPE switchman_cluster_leader_disagreements_total counter
+switchman_cluster_leader_disagreements_total{scope="demo"} 0
+# HELP switchman_cluster_split_brains_total Times a member other than the leader answered pg_is_in_recovery() = false.
+# TYPE switchman_cluster_split_brains_total counter
+switchman_cluster_split_brains_total{scope="demo"} 0
+# HELP switchman_cluster_dcs_loss_write_cuts_total Times on_dcs_loss: verify cut writes because the leader's SQL or REST check said otherwise.
+# TYPE switchman_cluster_dcs_loss_write_cuts_total counter
+switchman_cluster_dcs_loss_write_cuts_total{scope="demo"} 0
 # HELP switchman_listener_info A configured listener (always 1), with its bind address and role.
 # TYPE switchman_listener_info gauge
 switchman_listener_info{listener="primary",bind="0.0.0.0:5432",role="primary"} 1
@@ -178,6 +187,14 @@ switchman_member_timeline{member="<script>alert(\"x\")</script>&'",scope="demo"}
 # TYPE switchman_member_lag_bytes gauge
 switchman_member_lag_bytes{member="pg-a",scope="demo"} 0
 switchman_member_lag_bytes{member="<script>alert(\"x\")</script>&'",scope="demo"} 33554432
+# HELP switchman_member_lag_seconds How far replay trails the primary, seconds (absent when unknown).
+# TYPE switchman_member_lag_seconds gauge
+# HELP switchman_member_check_failures_total Failed SQL checks of the member.
+# TYPE switchman_member_check_failures_total counter
+switchman_member_check_failures_total{member="pg-b",scope="demo"} 0
+switchman_member_check_failures_total{member="pg-a",scope="demo"} 0
+switchman_member_check_failures_total{member="<script>alert(\"x\")</script>&'",scope="demo"} 0
+switchman_member_check_failures_total{member="pg-d",scope="demo"} 0
 # HELP switchman_member_last_status_change_timestamp_seconds When the backend status last changed, seconds since the epoch (absent if never).
 # TYPE switchman_member_last_status_change_timestamp_seconds gauge
 switchman_member_last_status_change_timestamp_seconds{member="pg-b",scope="demo"} 1699999904.62

@@ -78,6 +78,10 @@ switchman_listener_cancel_requests_forwarded_total{listener="web"} 0
 # TYPE switchman_member_timeline gauge
 # HELP switchman_member_lag_bytes Replication lag behind the leader in bytes (absent when unknown).
 # TYPE switchman_member_lag_bytes gauge
+# HELP switchman_member_lag_seconds How far replay trails the primary, seconds (absent when unknown).
+# TYPE switchman_member_lag_seconds gauge
+# HELP switchman_member_check_failures_total Failed SQL checks of the member.
+# TYPE switchman_member_check_failures_total counter
 # HELP switchman_member_last_status_change_timestamp_seconds When the backend status last changed, seconds since the epoch (absent if never).
 # TYPE switchman_member_last_status_change_timestamp_seconds gauge
 # HELP switchman_member_sessions Sessions open to the backend now.

@@ -1,0 +1,263 @@
+import PosixIO
+import Reactor
+import SwitchmanCore
+
+/// What a Patroni REST request of a member returned: the second opinion beside the SQL check.
+public struct RESTOutcome: Sendable, Hashable {
+    /// The path asked (`/patroni`, or `/primary` for the leader while ZooKeeper is away).
+    public var path: String
+    /// The HTTP status, `nil` when no answer came.
+    public var status: Int?
+    /// Why there was no answer.
+    public var error: String?
+    /// The `GET /patroni` document, when that was asked and it parsed.
+    public var patroni: PatroniStatus?
+
+    /// Creates the value from its fields (defaults: absent, false, empty).
+    public init(path: String, status: Int? = nil, error: String? = nil, patroni: PatroniStatus? = nil) {
+        self.path = path
+        self.status = status
+        self.error = error
+        self.patroni = patroni
+    }
+}
+
+/// Checks members for the coordinator. The real one is ``MemberMonitor``; tests give a fake and
+/// feed outcomes by hand.
+public protocol MemberChecking: AnyObject {
+    /// The members to check from now on (others stop; a changed endpoint starts afresh).
+    func update(_ members: [ClusterMember])
+    /// Checks `name` every `fast_interval` (and its REST `/primary`) instead of every `interval`;
+    /// `nil` puts every member back on `interval`. Set while ZooKeeper is away.
+    func checkFast(_ name: String?)
+}
+
+/// Switchman's own checks of every member, on one event loop: per member a kept-open
+/// ``SQLConnection`` that runs ``MemberReading/query`` every `interval`, and a Patroni REST request
+/// after each. Host names are resolved off the loop. Loop-confined.
+public final class MemberMonitor: MemberChecking, @unchecked Sendable {
+    // @unchecked: used on its loop only.
+    /// Called on the loop after every SQL check: member name, outcome, seconds it took.
+    public typealias SQLHandler = (String, CheckOutcome, Double) -> Void
+    /// Called on the loop after every REST request.
+    public typealias RESTHandler = (String, RESTOutcome) -> Void
+
+    private let loop: EventLoop
+    private let resolver: AddressResolver
+    private let credentials: SQLCheckConfiguration
+    private let onSQL: SQLHandler
+    private let onREST: RESTHandler
+    private var checkers: [String: MemberChecker] = [:]
+    private var fastMember: String?
+
+    public init(loop: EventLoop, resolver: AddressResolver, credentials: SQLCheckConfiguration,
+                onSQL: @escaping SQLHandler, onREST: @escaping RESTHandler) {
+        self.loop = loop
+        self.resolver = resolver
+        self.credentials = credentials
+        self.onSQL = onSQL
+        self.onREST = onREST
+    }
+
+    public func update(_ members: [ClusterMember]) {
+        loop.assertInLoop()
+        let wanted = Dictionary(members.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for (name, checker) in checkers where wanted[name].map({ !checker.checks($0) }) ?? true {
+            checker.stop()
+            checkers[name] = nil
+        }
+        for (name, member) in wanted where checkers[name] == nil {
+            let checker = MemberChecker(
+                loop: loop, resolver: resolver, credentials: credentials, member: member,
+                onSQL: { [weak self] outcome, duration in self?.onSQL(name, outcome, duration) },
+                onREST: { [weak self] outcome in self?.onREST(name, outcome) })
+            checkers[name] = checker
+            checker.fast = name == fastMember
+            checker.start()
+        }
+    }
+
+    public func checkFast(_ name: String?) {
+        loop.assertInLoop()
+        guard name != fastMember else { return }
+        fastMember = name
+        for (member, checker) in checkers { checker.fast = member == name }
+    }
+
+    /// Stops every check.
+    public func stop() {
+        for checker in checkers.values { checker.stop() }
+        checkers = [:]
+    }
+}
+
+/// One member's checks: resolve, SQL on a kept-open connection, then REST, then wait; again.
+final class MemberChecker {
+    private let loop: EventLoop
+    private let resolver: AddressResolver
+    private let credentials: SQLCheckConfiguration
+    private let member: ClusterMember
+    private let apiURL: PatroniAPIURL?
+    private let onSQL: (CheckOutcome, Double) -> Void
+    private let onREST: (RESTOutcome) -> Void
+    private var address: SocketAddress?
+    private var apiAddress: SocketAddress?
+    private var connection: SQLConnection?
+    private var rest: HTTPProbe?
+    private var timer: TimerID?
+    private var stopped = false
+    private var running = false
+    /// On `fast_interval`, asking REST `/primary`; otherwise `interval` and `/patroni`.
+    var fast = false {
+        didSet {
+            // Going fast: check now rather than at the end of a long pause.
+            if fast && !oldValue && !running, let timer {
+                loop.cancel(timer)
+                self.timer = nil
+                tick()
+            }
+        }
+    }
+
+    init(loop: EventLoop, resolver: AddressResolver, credentials: SQLCheckConfiguration, member: ClusterMember,
+         onSQL: @escaping (CheckOutcome, Double) -> Void, onREST: @escaping (RESTOutcome) -> Void) {
+        self.loop = loop
+        self.resolver = resolver
+        self.credentials = credentials
+        self.member = member
+        apiURL = member.apiURL.flatMap { try? PatroniAPIURL(parsing: $0) }
+        self.onSQL = onSQL
+        self.onREST = onREST
+    }
+
+    /// Whether this checker's member is `other` (same endpoint and REST address).
+    func checks(_ other: ClusterMember) -> Bool {
+        member.endpoint == other.endpoint && member.apiURL == other.apiURL
+    }
+
+    func start() { tick() }
+
+    func stop() {
+        stopped = true
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        connection?.close()
+        connection = nil
+        rest?.cancel()
+        rest = nil
+    }
+
+    private func tick() {
+        timer = nil
+        guard !stopped else { return }
+        running = true
+        let started = loop.now
+        withAddress(host: member.endpoint.host, port: member.endpoint.port, cached: address) { [weak self] result in
+            guard let self, !self.stopped else { return }
+            switch result {
+            case .failure(let failure):
+                self.sqlDone(.failed(failure.message), started: started)
+            case .success(let address):
+                if self.address != address {
+                    self.connection?.close()
+                    self.connection = nil
+                }
+                self.address = address
+                let connection = self.connection
+                    ?? SQLConnection(loop: self.loop, endpoint: self.member.endpoint, address: address, credentials: self.credentials)
+                self.connection = connection
+                connection.run(MemberReading.query, timeout: self.credentials.timeout) { [weak self] answer in
+                    guard let self, !self.stopped else { return }
+                    switch answer {
+                    case .row(let row):
+                        if let reading = MemberReading(row: row) {
+                            self.sqlDone(.reading(reading), started: started)
+                        } else {
+                            self.sqlDone(.failed("unexpected answer to the check query: \(row)"), started: started)
+                        }
+                    case .failed(let message):
+                        // Resolve again next time: the name may point elsewhere now.
+                        self.address = nil
+                        self.sqlDone(.failed(message), started: started)
+                    }
+                }
+            }
+        }
+    }
+
+    private func sqlDone(_ outcome: CheckOutcome, started: UInt64) {
+        onSQL(outcome, Double(loop.now &- started) / 1e9)
+        guard !stopped else { return }
+        askREST()
+    }
+
+    private func askREST() {
+        guard let apiURL else {
+            scheduleNext()
+            return
+        }
+        let path = apiURL.requestPath(for: fast ? .primary : .patroni)
+        withAddress(host: apiURL.host, port: apiURL.port, cached: apiAddress) { [weak self] result in
+            guard let self, !self.stopped else { return }
+            switch result {
+            case .failure(let failure):
+                self.restDone(RESTOutcome(path: path, error: failure.message))
+            case .success(let address):
+                self.apiAddress = address
+                self.rest = HTTPProbe(loop: self.loop, address: address, host: apiURL.hostHeader, path: path,
+                                      timeout: self.credentials.timeout) { [weak self] answer in
+                    guard let self, !self.stopped else { return }
+                    self.rest = nil
+                    switch answer {
+                    case .response(let status, let body):
+                        let document = path == "/patroni" ? try? PatroniStatus(json: body) : nil
+                        self.restDone(RESTOutcome(path: path, status: status, patroni: document))
+                    case .failed(let message):
+                        self.apiAddress = nil
+                        self.restDone(RESTOutcome(path: path, error: message))
+                    }
+                }
+            }
+        }
+    }
+
+    private func restDone(_ outcome: RESTOutcome) {
+        onREST(outcome)
+        scheduleNext()
+    }
+
+    private func scheduleNext() {
+        running = false
+        guard !stopped else { return }
+        timer = loop.schedule(after: fast ? credentials.fastInterval : credentials.interval) { [weak self] in self?.tick() }
+    }
+
+    /// `cached`, a literal, or the resolver's first answer, delivered on the loop.
+    private func withAddress(host: String, port: UInt16, cached: SocketAddress?,
+                             _ body: @escaping (Result<SocketAddress, LookupFailure>) -> Void) {
+        if let cached { return body(.success(cached)) }
+        if let literal = SocketAddress(literal: host, port: port) { return body(.success(literal)) }
+        let deliver = LoopConfined(body)
+        resolver.resolve(host: host, port: port, on: loop) { result in
+            switch result {
+            case .success(let addresses):
+                deliver.value(addresses.first.map { .success($0) } ?? .failure(LookupFailure("\(host): no address")))
+            case .failure(let error):
+                deliver.value(.failure(LookupFailure(error.description)))
+            }
+        }
+    }
+}
+
+/// Why a member's host name gave no address.
+struct LookupFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// A closure handed through the resolver, which answers on the same loop it was asked from.
+private final class LoopConfined<T>: @unchecked Sendable {
+    // @unchecked: created and called on one loop thread only.
+    let value: T
+    init(_ value: T) { self.value = value }
+}
