@@ -60,7 +60,8 @@ extension ClusterCoordinator {
     static func meansNodeDown(_ error: String) -> Bool {
         let lower = error.lowercased()
         return ["connection refused", "the database system is starting up", "the database system is shutting down",
-                "the database system is in recovery mode", "server closed the connection unexpectedly",
+                "the database system is in recovery mode",
+                "the database system is not yet accepting connections", "server closed the connection unexpectedly",
                 "terminating connection due to administrator command"].contains { lower.contains($0) }
     }
 

@@ -111,11 +111,7 @@ final class MemberChecker {
     var fast = false {
         didSet {
             // Going fast: check now rather than at the end of a long pause.
-            if fast && !oldValue && !running, let timer {
-                loop.cancel(timer)
-                self.timer = nil
-                tick()
-            }
+            if fast && !oldValue { checkNow() }
         }
     }
 
@@ -136,6 +132,14 @@ final class MemberChecker {
     }
 
     func start() { tick() }
+
+    /// Checks at once if no check is under way (else the running one will tell).
+    func checkNow() {
+        guard !stopped, !running, let timer else { return }
+        loop.cancel(timer)
+        self.timer = nil
+        tick()
+    }
 
     func stop() {
         stopped = true
@@ -166,6 +170,8 @@ final class MemberChecker {
                 let connection = self.connection
                     ?? SQLConnection(loop: self.loop, endpoint: self.member.endpoint, address: address, credentials: self.credentials)
                 self.connection = connection
+                // The server went away between two checks: look again now, not at the next turn.
+                connection.onIdleClose = { [weak self] in self?.checkNow() }
                 connection.run(MemberReading.query, timeout: self.credentials.timeout) { [weak self] answer in
                     guard let self, !self.stopped else { return }
                     switch answer {

@@ -37,6 +37,10 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
         if let connection { PQfinish(connection) }
     }
 
+    /// Called when the server closes the connection while it is idle (a restart, a crash, an
+    /// administrator's command): the owner may want to check again at once rather than at its next turn.
+    public var onIdleClose: (() -> Void)?
+
     /// Whether a connection is open and idle (the next run sends its query at once).
     public var isConnected: Bool { phase == .ready }
 
@@ -86,6 +90,7 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
             // Idle: the server closed the connection (restart, admin shutdown) or sent a notice.
             if PQconsumeInput(connection) == 0 || PQstatus(connection) == CONNECTION_BAD {
                 disconnect()
+                onIdleClose?()
             }
         case .disconnected:
             return
