@@ -44,6 +44,8 @@ struct StatsDocument: Decodable, Sendable {
         let leader: Bool
         let status: String
         let statusReason: String?
+        let lagBytes: Int?
+        let lagSeconds: Double?
         let sessions: Sessions
     }
     struct Event: Decodable, Sendable {

@@ -9,6 +9,8 @@ import Glibc
 final class SwitchmanProcess: Sendable {
     let primaryPort: Int
     let replicaPort: Int
+    /// A read port with `max_lag: [16MB, 5s]` (`fallback: primary`), for the lag tests.
+    let laggedReplicaPort: Int
     let statsPort: Int
     /// Its stderr (structured log lines) and stdout (one line per finished session).
     let logPath: String
@@ -23,8 +25,8 @@ final class SwitchmanProcess: Sendable {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw IntegrationError("no Switchman binary at \(binary): run `swift build` first (scripts/test.sh runs `swift build --build-tests` before `swift test`), or set SWITCHMAN_BIN")
         }
-        let ports = try freeLoopbackPorts(3)
-        (primaryPort, replicaPort, statsPort) = (ports[0], ports[1], ports[2])
+        let ports = try freeLoopbackPorts(4)
+        (primaryPort, replicaPort, statsPort, laggedReplicaPort) = (ports[0], ports[1], ports[2], ports[3])
         configPath = directory + "/switchman.yml"
         logPath = directory + "/switchman.log"
         sessionLogPath = directory + "/switchman-sessions.log"
@@ -35,12 +37,13 @@ final class SwitchmanProcess: Sendable {
             listeners:
               - { name: primary, bind: "127.0.0.1:\(primaryPort)", role: primary }
               - { name: replicas, bind: "127.0.0.1:\(replicaPort)", role: replica, fallback: primary }
+              - { name: fresh-replicas, bind: "127.0.0.1:\(laggedReplicaPort)", role: replica, fallback: primary, max_lag: [16MB, 5s] }
             stats: { bind: "127.0.0.1:\(statsPort)" }
             cluster:
               scope: \(cluster.scope)
               namespace: \(cluster.namespace)
               zookeeper: { hosts: ["127.0.0.1:\(cluster.zookeeperPort)"], session_timeout: 10s }
-              check: { user: postgres, password: postgres }
+              check: { user: postgres, password: postgres, min_dwell: 3s }
               hold_timeout: 30s
 
             """
