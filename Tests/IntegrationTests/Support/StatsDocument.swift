@@ -13,6 +13,7 @@ struct StatsDocument: Decodable, Sendable {
         let leaderChangesTotal: Int
         let zookeeperDisconnectsTotal: Int
         let zookeeperSessionExpiriesTotal: Int
+        let dcsLossWriteCutsTotal: Int?
     }
     struct Listener: Decodable, Sendable {
         struct Route: Decodable, Sendable {
