@@ -35,6 +35,11 @@ struct StatsDocument: Decodable, Sendable {
         let sessionsRefused: Int
     }
     struct Member: Decodable, Sendable {
+        struct Check: Decodable, Sendable {
+            let name: String
+            let ok: Bool
+            let detail: String
+        }
         struct Sessions: Decodable, Sendable {
             let current: Int
             let total: Int
@@ -47,6 +52,7 @@ struct StatsDocument: Decodable, Sendable {
         let statusReason: String?
         let lagBytes: Int?
         let lagSeconds: Double?
+        let checks: [Check]?
         let sessions: Sessions
     }
     struct Event: Decodable, Sendable {

@@ -20,16 +20,18 @@ final class SwitchmanProcess: Sendable {
     /// Its exit status once reaped.
     private let exitStatus = Mutex<Int32?>(nil)
 
-    init(cluster: LocalCluster, directory: String) throws {
+    /// Starts one in `directory`, its files named after `name`; `checkPassword` is what its member
+    /// checks log in with (the nodes' is `postgres`).
+    init(cluster: LocalCluster, directory: String, name: String = "switchman", checkPassword: String = "postgres") throws {
         let binary = Repository.switchmanBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw IntegrationError("no Switchman binary at \(binary): run `swift build` first (scripts/test.sh runs `swift build --build-tests` before `swift test`), or set SWITCHMAN_BIN")
         }
         let ports = try freeLoopbackPorts(4)
         (primaryPort, replicaPort, statsPort, laggedReplicaPort) = (ports[0], ports[1], ports[2], ports[3])
-        configPath = directory + "/switchman.yml"
-        logPath = directory + "/switchman.log"
-        sessionLogPath = directory + "/switchman-sessions.log"
+        configPath = directory + "/\(name).yml"
+        logPath = directory + "/\(name).log"
+        sessionLogPath = directory + "/\(name)-sessions.log"
         // session_timeout 10 s: the ZooKeeper restart test keeps ZooKeeper down ~1-3 s (JVM start-up on a
         // busy machine included), well within it.
         let config = """
@@ -43,7 +45,7 @@ final class SwitchmanProcess: Sendable {
               scope: \(cluster.scope)
               namespace: \(cluster.namespace)
               zookeeper: { hosts: ["127.0.0.1:\(cluster.zookeeperPort)"], session_timeout: 10s }
-              check: { user: postgres, password: postgres, min_dwell: 3s }
+              check: { user: postgres, password: \(checkPassword), min_dwell: 3s }
               hold_timeout: 30s
 
             """
@@ -52,7 +54,7 @@ final class SwitchmanProcess: Sendable {
         // SWITCHMAN_BIN, which picks the binary here): its environment has none of them.
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHMAN_") }.map { "\($0.key)=\($0.value)" }
         pid = try Spawn.start(binary, ["run", "--config", configPath], output: sessionLogPath, errors: logPath, environment: environment)
-        try String(pid).write(toFile: directory + "/switchman.pid", atomically: true, encoding: .utf8)
+        try String(pid).write(toFile: directory + "/\(name).pid", atomically: true, encoding: .utf8)
     }
 
     /// Whether the process still runs (reaps it once it ended).
