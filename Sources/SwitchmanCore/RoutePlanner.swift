@@ -6,7 +6,7 @@
 ///   not expired; otherwise the route holds new sessions (`.hold`) with no server, so every session
 ///   of an earlier leader term is closed.
 /// - `replica` listeners go to members that are `running`, report role `replica`, are not the leader,
-///   carry no `noloadbalance` tag, match the listener's `tags`, `sync_only` and `require_streaming`,
+///   carry no `noloadbalance` tag (a standby cluster's `standby_leader` counts as a replica), match the listener's `tags`, `sync_only` and `require_streaming`,
 ///   pass Switchman's own SQL check (not failing, in recovery) and are admitted under `max_lag` by
 ///   their damped ``ReadAdmission`` (without checks: ZooKeeper's byte lag; unknown lag counts as too
 ///   much when `max_lag` is set). A replica out for lag only keeps its open sessions (`draining`)
@@ -199,9 +199,11 @@ public enum RoutePlanner {
         }
         guard let entry = topology.members[name] else { return out(.down, "no member data") }
         guard case .valid(let member) = entry else { return out(.down, "invalid member data: \(entry.invalidReason ?? "")") }
-        if name == topology.leaderName { return out(.excluded, "leader") }
+        // A standby cluster's leader is read-only like its replicas: a replica listener serves it.
+        let standbyLeader = member.role == .standbyLeader
+        if name == topology.leaderName && !standbyLeader { return out(.excluded, "leader") }
         if !member.isRunning { return out(.down, notRunning(member)) }
-        if member.role != .replica { return out(.excluded, "role \(member.role)") }
+        if member.role != .replica && !standbyLeader { return out(.excluded, "role \(member.role)") }
         if member.tags.noloadbalance { return out(.excluded, "noloadbalance") }
         if let mismatch = tagMismatch(member.tags, wanted: listener.tags) { return out(.excluded, mismatch) }
         if listener.syncOnly && !topology.isSyncStandby(name) { return out(.excluded, "not a synchronous standby (sync_only)") }
@@ -210,7 +212,7 @@ public enum RoutePlanner {
             if !checked.check.passing {
                 return out(.down, "SQL check failing: \(checked.check.lastError ?? "no answer")")
             }
-            if checked.splitBrain {
+            if checked.splitBrain || (standbyLeader && checked.reading?.inRecovery == false) {
                 return out(.excluded, "split brain: answers not in recovery, but the leader znode names \(topology.leaderName ?? "nobody")")
             }
         }

@@ -277,6 +277,16 @@ struct ReplicaPoolPlannerTests {
             == "not streaming (no WAL receiver; require_streaming)")
     }
 
+    @Test func aStandbyClustersLeaderServesReadsBesideItsReplicas() {
+        let cluster = topology([member("pg-0", role: .standbyLeader), member("pg-1")])
+        var generations = RouteGenerations()
+        let plan = RoutePlanner.plan(
+            listeners: [listener(), ListenerConfiguration(name: "writes", bind: Endpoint(host: "127.0.0.1", port: 1), role: .primary)],
+            topology: cluster, promotion: PromotionState(confirmedLeader: "pg-0"), generations: &generations)
+        #expect(plan.routes["reads"]?.servers.map(\.name) == ["pg-0", "pg-1"])
+        #expect(plan.routes["writes"]?.servers == [])
+    }
+
     @Test func syncOnlyAndTagsNarrowThePool() {
         let cluster = topology(
             [member("pg-0", role: .primary), member("pg-1", tags: MemberTags(other: ["dc": "east"])),
