@@ -42,6 +42,19 @@ final class PGConnection {
         self.connection = connection
     }
 
+    /// Connects with a whole libpq connection string (multi-host forms included).
+    init(conninfo: String) throws(PGError) {
+        guard let connection = PQconnectdb(conninfo) else {
+            throw PGError(sqlstate: nil, message: "PQconnectdb returned NULL (out of memory)", connectionLost: true)
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.firstLine(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PGError(sqlstate: nil, message: message, connectionLost: true)
+        }
+        self.connection = connection
+    }
+
     deinit {
         PQfinish(connection)
     }

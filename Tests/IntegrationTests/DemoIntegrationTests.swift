@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The README's first command, `scripts/demo.sh`, run against the suite's cluster (it reuses a healthy
+/// cluster in DIR/cluster, and `--keep` leaves it running): two Switchman instances, each on its own
+/// ports, both following the same leader.
+extension ClusterIntegrationTests {
+    @Test("the two-instance demo: a write through each instance, both stats pages answer, and the libpq multi-host form keeps working when one instance stops",
+          .timeLimit(.minutes(3)))
+    func twoInstanceDemoServesWritesThroughEitherInstance() async throws {
+        let fixture = try ClusterFixture.required()
+        let leader = try await fixture.healthyLeader()
+        try createTable(on: leader)
+        let script = Repository.root.appendingPathComponent("scripts/demo.sh").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWITCHMAN_BIN"] = Repository.switchmanBinary
+        let demoEnv = fixture.directory + "/demo.env"
+        try? FileManager.default.removeItem(atPath: demoEnv)
+        let pid = try Spawn.start(script, ["--no-install", "--keep", fixture.directory], output: fixture.directory + "/demo.out",
+                                  environment: environment.map { "\($0.key)=\($0.value)" })
+        defer {
+            kill(pid, SIGTERM)
+            _ = Spawn.wait(pid, timeout: .seconds(20))
+        }
+        let ports = try await waitUntil("the demo to write \(demoEnv)", timeout: .seconds(60)) { () -> [String: Int]? in
+            guard let text = try? String(contentsOfFile: demoEnv, encoding: .utf8) else { return nil }
+            var values: [String: Int] = [:]
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, let value = Int(parts[1]) { values[String(parts[0])] = value }
+            }
+            return values["STATS_2"] == nil ? nil : values
+        }
+        let (primary1, primary2) = (ports["PRIMARY_1"]!, ports["PRIMARY_2"]!)  // present: STATS_2 is written last
+        for stats in [ports["STATS_1"]!, ports["STATS_2"]!] {
+            _ = try await waitUntil("the demo instance with stats port \(stats) to route writes to \(leader.name)", timeout: .seconds(60)) { () -> Bool? in
+                let answer = try? await HTTPGet.get(port: stats, path: "/stats.json")
+                guard let answer, answer.status == 200, let document = try? StatsDocument.decode(answer.body) else { return nil }
+                return document.routesWrites(to: leader.name) ? true : nil
+            }
+        }
+        for (index, port) in [primary1, primary2].enumerated() {
+            let session = try PGConnection(port: port)
+            try session.query("insert into \(Self.table) values (\(63_000_001 + index))")
+            #expect(try session.whereAmI().port == leader.pgPort)
+        }
+        let multiHost = "host=127.0.0.1,127.0.0.1 port=\(primary1),\(primary2) user=postgres password=postgres dbname=postgres "
+            + "target_session_attrs=read-write connect_timeout=10"
+        #expect(try PGConnection(conninfo: multiHost).whereAmI().port == leader.pgPort)
+        // Stop instance 1: the same connection string reaches the leader through instance 2.
+        let first = try String(contentsOfFile: fixture.directory + "/switchman-1.pid", encoding: .utf8)
+        let firstPID = try #require(pid_t(first.trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(firstPID, SIGTERM)
+        _ = try await waitUntil("instance 1 to exit", timeout: .seconds(30)) { () -> Bool? in kill(firstPID, 0) == 0 ? nil : true }
+        let after = try PGConnection(conninfo: multiHost)
+        try after.query("insert into \(Self.table) values (63000003)")
+        #expect(try after.whereAmI().port == leader.pgPort)
+        #expect((try? await HTTPGet.get(port: ports["STATS_2"]!, path: "/health"))?.status == 200)
+    }
+}
