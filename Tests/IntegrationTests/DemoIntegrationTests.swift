@@ -8,8 +8,8 @@ import Glibc
 /// cluster in DIR/cluster, and `--keep` leaves it running): two Switchman instances, each on its own
 /// ports, both following the same leader.
 extension ClusterIntegrationTests {
-    @Test("the two-instance demo: a write through each instance, both stats pages answer, and the libpq multi-host form keeps working when one instance stops",
-          .timeLimit(.minutes(3)))
+    @Test("the two-instance demo: a write through each instance, both stats pages answer, its failover helper narrates a leader stop, and the libpq multi-host form keeps working when one instance stops",
+          .timeLimit(.minutes(6)))
     func twoInstanceDemoServesWritesThroughEitherInstance() async throws {
         let fixture = try ClusterFixture.required()
         let leader = try await fixture.healthyLeader()
@@ -47,9 +47,16 @@ extension ClusterIntegrationTests {
             try session.query("insert into \(Self.table) values (\(63_000_001 + index))")
             #expect(try session.whereAmI().port == leader.pgPort)
         }
+        // The seed's exercise, narrated by the demo's failover helper: a graceful stop of the leader.
+        let narration = try await Command.check(
+            Repository.root.appendingPathComponent("scripts/demo-failover.sh").path, [fixture.directory, "stop"], timeout: .seconds(300))
+        #expect(narration.contains("The first write on the new leader"), "\(narration)")
+        #expect(narration.contains("\(leader.name) answers as a replica"), "\(narration)")
+        print("[integration] scripts/demo-failover.sh:\n\(narration)")
+        let current = try await fixture.healthyLeader()
         let multiHost = "host=127.0.0.1,127.0.0.1 port=\(primary1),\(primary2) user=postgres password=postgres dbname=postgres "
             + "target_session_attrs=read-write connect_timeout=10"
-        #expect(try PGConnection(conninfo: multiHost).whereAmI().port == leader.pgPort)
+        #expect(try PGConnection(conninfo: multiHost).whereAmI().port == current.pgPort)
         // Stop instance 1: the same connection string reaches the leader through instance 2.
         let first = try String(contentsOfFile: fixture.directory + "/switchman-1.pid", encoding: .utf8)
         let firstPID = try #require(pid_t(first.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -57,7 +64,7 @@ extension ClusterIntegrationTests {
         _ = try await waitUntil("instance 1 to exit", timeout: .seconds(30)) { () -> Bool? in kill(firstPID, 0) == 0 ? nil : true }
         let after = try PGConnection(conninfo: multiHost)
         try after.query("insert into \(Self.table) values (63000003)")
-        #expect(try after.whereAmI().port == leader.pgPort)
+        #expect(try after.whereAmI().port == current.pgPort)
         #expect((try? await HTTPGet.get(port: ports["STATS_2"]!, path: "/health"))?.status == 200)
     }
 }
