@@ -82,14 +82,6 @@ struct ClusterCoordinatorHealthTests {
         try body(Harness(coordinator: coordinator, check: check, members: members, routes: routes, loop: group.loops[0]))
     }
 
-    private func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
-        while SystemClock.monotonicNanoseconds() < deadline {
-            if condition() { return true }
-            usleep(5_000)
-        }
-        return condition()
-    }
 
     /// pg-0 confirmed and writable, the picture live.
     private func confirmLeader(_ h: Harness) {

@@ -68,14 +68,6 @@ struct ClusterCoordinatorTests {
         }
     }
 
-    private func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
-        while SystemClock.monotonicNanoseconds() < deadline {
-            if condition() { return true }
-            usleep(5_000)
-        }
-        return condition()
-    }
 
     @Test func aNewLeaderGetsWritesOnlyOnceTheCheckSaysItIsOutOfRecovery() throws {
         try withCoordinator { coordinator, check, routes in

@@ -20,13 +20,18 @@ struct SQLConnectionTests {
         return (fd, try Socket.localAddress(fd).port)
     }
 
-    @Test func aNodeThatNeverAnswersFailsAtTheTimeoutWhileTheLoopKeepsServingOthers() throws {
+    /// Runs `body` with a started loop and a silent node on `port`.
+    private func withSilentNode(_ body: (EventLoop, Int32, UInt16) throws -> Void) throws {
         let (listener, port) = try silentListener()
         defer { close(listener) }
         let group = try EventLoopGroup(count: 1)
         group.start()
         defer { group.stop() }
-        let loop = group.loops[0]
+        try body(group.loops[0], listener, port)
+    }
+
+    @Test func aNodeThatNeverAnswersFailsAtTheTimeoutWhileTheLoopKeepsServingOthers() throws {
+        try withSilentNode { loop, _, port in
         let outcome = Mutex<(result: SQLProbeResult?, elapsed: Double, ticks: Int)>((nil, 0, 0))
         let target = try #require(SocketAddress(literal: "127.0.0.1", port: port))
         let credentials = self.credentials
@@ -56,15 +61,11 @@ struct SQLConnectionTests {
         #expect(reason == "no answer within 500ms")
         #expect(elapsed >= 0.45 && elapsed < 5, "gave up after \(elapsed) s")
         #expect(ticks >= 5, "the loop turned only \(ticks) times while the check waited")
+        }
     }
 
     @Test func aRunAfterATimeoutConnectsAfreshInsteadOfWaitingOnTheDeadConnection() throws {
-        let (listener, port) = try silentListener()
-        defer { close(listener) }
-        let group = try EventLoopGroup(count: 1)
-        group.start()
-        defer { group.stop() }
-        let loop = group.loops[0]
+        try withSilentNode { loop, listener, port in
         let results = Mutex<[SQLProbeResult]>([])
         let target = try #require(SocketAddress(literal: "127.0.0.1", port: port))
         let credentials = self.credentials
@@ -91,5 +92,6 @@ struct SQLConnectionTests {
         accepted.forEach { close($0) }
         #expect(accepted.count == 2, "\(accepted.count) connections reached the node")
         loop.execute { holder.withLock { $0?.close(); $0 = nil } }
+        }
     }
 }
