@@ -9,8 +9,8 @@
 ///   carry no `noloadbalance` tag (a standby cluster's `standby_leader` counts as a replica), match the listener's `tags`, `sync_only` and `require_streaming`,
 ///   pass Switchman's own SQL check (not failing, in recovery) and are admitted under `max_lag` by
 ///   their damped ``ReadAdmission`` (without checks: ZooKeeper's byte lag; unknown lag counts as too
-///   much when `max_lag` is set). A replica out for lag only keeps its open sessions (`draining`)
-///   unless the listener says `close_on_lag`. With none left: `fallback: primary` routes to the writable leader (or holds
+///   much when `max_lag` is set). A replica out for lag keeps its open sessions (`draining`) unless
+///   the listener says `close_on_lag`; so does one whose check is failing. With none left: `fallback: primary` routes to the writable leader (or holds
 ///   while there is none), `fallback: none` refuses. Reads keep using the last picture while the
 ///   session is reconnecting or expired: only writes fail closed.
 /// - `static` listeners route to their configured servers (generation 0, sessions kept on reload).
@@ -163,10 +163,10 @@ public enum RoutePlanner {
         var eligible: [(name: String, endpoint: Endpoint)] = []
         var lagging: Set<String> = []
         for name in topology.members.keys.sorted() {
-            let (row, onlyLag) = replicaEligibility(name: name, topology: topology, listener: listener, health: health)
+            let (row, keepsSessions) = replicaEligibility(name: name, topology: topology, listener: listener, health: health)
             if let member = topology.members[name]?.member {
                 if row.status == .up { eligible.append((name, member.endpoint)) }
-                if onlyLag && !listener.closeOnLag { lagging.insert(name) }
+                if keepsSessions { lagging.insert(name) }
             }
             rows.append(row)
         }
@@ -189,12 +189,13 @@ public enum RoutePlanner {
         }
     }
 
-    /// One member's row for a replica listener, and whether lag is the only thing keeping it out
-    /// (its open sessions may then stay, unless the listener says `close_on_lag`).
+    /// One member's row for a replica listener, and whether its open sessions stay although it takes
+    /// no new ones: out for lag (unless the listener says `close_on_lag`), or for a failing check
+    /// (a slow node's sessions are its clients' business; a node that is really down ends them itself).
     static func replicaEligibility(
         name: String, topology: Topology, listener: ListenerConfiguration, health: HealthPicture?
-    ) -> (MemberEligibility, lagOnly: Bool) {
-        func out(_ status: MemberEligibility.Status, _ reason: String) -> (MemberEligibility, lagOnly: Bool) {
+    ) -> (MemberEligibility, keepsSessions: Bool) {
+        func out(_ status: MemberEligibility.Status, _ reason: String) -> (MemberEligibility, keepsSessions: Bool) {
             (MemberEligibility(member: name, status: status, reason: reason), false)
         }
         guard let entry = topology.members[name] else { return out(.down, "no member data") }
@@ -210,7 +211,7 @@ public enum RoutePlanner {
         let checked = health?.members[name]
         if let checked {
             if !checked.check.passing {
-                return out(.down, "SQL check failing: \(checked.check.lastError ?? "no answer")")
+                return (MemberEligibility(member: name, status: .down, reason: "SQL check failing: \(checked.check.lastError ?? "no answer")"), true)
             }
             if checked.splitBrain || (standbyLeader && checked.reading?.inRecovery == false) {
                 return out(.excluded, "split brain: answers not in recovery, but the leader znode names \(topology.leaderName ?? "nobody")")
@@ -230,7 +231,8 @@ public enum RoutePlanner {
                 return (MemberEligibility(member: name, status: .excluded, reason: "lag not measured yet"), false)
             }
             if admitted { return (MemberEligibility(member: name, status: .up), false) }
-            return (MemberEligibility(member: name, status: .excluded, reason: admission.reason ?? "lag over \(limit.description)"), true)
+            return (MemberEligibility(member: name, status: .excluded, reason: admission.reason ?? "lag over \(limit.description)"),
+                    !listener.closeOnLag)
         }
         // No checks of Switchman's own: ZooKeeper's positions, bytes only.
         guard let bytes = limit.bytes else {
@@ -240,7 +242,8 @@ public enum RoutePlanner {
             return (MemberEligibility(member: name, status: .excluded, reason: "lag unknown"), false)
         }
         if lag > bytes {
-            return (MemberEligibility(member: name, status: .excluded, reason: "lag \(ByteCount.format(lag, against: bytes))"), true)
+            return (MemberEligibility(member: name, status: .excluded, reason: "lag \(ByteCount.format(lag, against: bytes))"),
+                    !listener.closeOnLag)
         }
         return (MemberEligibility(member: name, status: .up), false)
     }

@@ -31,8 +31,17 @@ struct ClusterCoordinatorHealthTests {
         let routes: Routes
         let loop: EventLoop
 
-        func sql(_ name: String, _ outcome: CheckOutcome) {
-            loop.execute { coordinator.memberChecked(name, outcome, duration: 0.001) }
+        func sql(_ name: String, _ outcome: CheckOutcome, nodeDown: Bool = false) {
+            loop.execute {
+                coordinator.memberChecked(name, outcome, run: SQLCheckRun(started: loop.now, finished: loop.now, nodeDown: nodeDown))
+            }
+        }
+
+        /// Waits until everything posted to the loop so far has run.
+        func settle() {
+            let marker = Mutex(false)
+            loop.execute { marker.withLock { $0 = true } }
+            _ = eventually { marker.withLock { $0 } }
         }
 
         func rest(_ name: String, path: String, status: Int?) {
@@ -64,7 +73,7 @@ struct ClusterCoordinatorHealthTests {
         let routes = Routes()
         let cluster = ClusterConfiguration(
             scope: "c", zookeeper: ZooKeeperConfiguration(hosts: [Endpoint(host: "127.0.0.1", port: 2181)]),
-            check: SQLCheckConfiguration(user: "switchman", fastInterval: .milliseconds(20), rise: 1, fall: 1, minDwell: .zero),
+            check: SQLCheckConfiguration(user: "switchman", fastInterval: .milliseconds(20), rise: 1, fall: 2, minDwell: .zero),
             onDCSLoss: policy)
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = .critical
@@ -119,7 +128,7 @@ struct ClusterCoordinatorHealthTests {
             h.sql("pg-1", .reading(Self.replica(replay: 100 << 20)))
             #expect(eventually { h.reads?.servers.map(\.name) == ["pg-1"] })
             #expect(h.writes?.state == .ready, "a slow check cut writes")
-            h.sql("pg-0", .failed("connection to server at \"127.0.0.1\", port 6000 failed: Connection refused"))
+            h.sql("pg-0", .failed("connection to server at \"127.0.0.1\", port 6000 failed: Connection refused"), nodeDown: true)
             #expect(eventually { isHeld(h.writes) })
         }
     }
@@ -146,10 +155,7 @@ struct ClusterCoordinatorHealthTests {
             h.coordinator.handle(.session(.expired, detail: "session expired"))
             h.sql("pg-0", .reading(Self.primary))
             h.rest("pg-0", path: "/primary", status: 200)
-            // Give the coordinator time to act on all of it; writes must still flow.
-            let marker = Mutex(false)
-            h.loop.execute { marker.withLock { $0 = true } }
-            #expect(eventually { marker.withLock { $0 } })
+            h.settle()
             #expect(h.writes?.state == .ready)
             h.rest("pg-0", path: "/primary", status: 503)
             #expect(eventually { isHeld(h.writes) })
@@ -166,12 +172,36 @@ struct ClusterCoordinatorHealthTests {
         }
     }
 
-    @Test func withVerifyAFailedSQLCheckDuringTheOutageCutsWrites() throws {
+    @Test func withVerifyOneSlowCheckDuringTheOutageKeepsWritesAndFallInARowCutsThem() throws {
         try withHarness { h in
             confirmLeader(h)
             h.coordinator.handle(.session(.reconnecting, detail: "connection lost"))
-            h.sql("pg-0", .failed("no answer within 2s"))
+            h.sql("pg-0", .failed("no answer within 500ms"))
+            h.rest("pg-0", path: "/primary", status: nil)
+            h.settle()
+            #expect(h.writes?.state == .ready, "one slow check cut writes")
+            h.sql("pg-0", .failed("no answer within 500ms"))
             #expect(eventually { isHeld(h.writes) })
+        }
+    }
+
+    @Test func withVerifyARefusedCheckDuringTheOutageCutsWritesAtOnce() throws {
+        try withHarness { h in
+            confirmLeader(h)
+            h.coordinator.handle(.session(.reconnecting, detail: "connection lost"))
+            h.sql("pg-0", .failed("Connection refused"), nodeDown: true)
+            #expect(eventually { isHeld(h.writes) })
+            #expect(h.members.fast.last == .some(nil))
+        }
+    }
+
+    @Test func withVerifyALeaderDemotedDuringTheOutageIsACut() throws {
+        try withHarness { h in
+            confirmLeader(h)
+            h.coordinator.handle(.session(.reconnecting, detail: "connection lost"))
+            h.sql("pg-0", .reading(Self.replica(replay: 1)))
+            #expect(eventually { isHeld(h.writes) })
+            #expect(h.members.fast.last == .some(nil))
         }
     }
 

@@ -61,6 +61,21 @@ struct ReplicaLagTests {
         #expect(lag == ReplicaLag(bytes: 4000, seconds: 12))
     }
 
+    @Test func replayJustBehindAfterALongIdleSpellIsTheTimeSinceThePrimaryWasLevelNotTheLastCommitsAge() {
+        let second: UInt64 = 1_000_000_000
+        // The primary sat at 5000 for an hour (samples every second), then wrote: the replica, level
+        // until a second ago, has replayed nothing new yet; its last transaction is an hour old.
+        let history = (0..<3600).map { LSNSample(lsn: 5000, at: UInt64($0) * second) } + [LSNSample(lsn: 9000, at: 3600 * second)]
+        let lag = ReplicaLag.measure(replica(replay: 5000, replayedAt: 1000 - 3600), reference: 9000, earlierReference: 9000,
+                                     history: history, readAt: 3600 * second + second / 2)
+        #expect(lag.bytes == 4000)
+        #expect(lag.seconds == 1.5)
+        // Behind every sample kept: the last commit's age is all there is.
+        let far = ReplicaLag.measure(replica(replay: 100, replayedAt: 1000 - 7200), reference: 9000, earlierReference: 9000,
+                                     history: history, readAt: 3601 * second)
+        #expect(far.seconds == 7200)
+    }
+
     @Test func noReplayedTransactionWhileBehindIsUnknownNotInfinite() {
         let lag = ReplicaLag.measure(replica(replay: 5000, replayedAt: nil), reference: 9000, earlierReference: 8000)
         #expect(lag.bytes == 4000 && lag.seconds == nil)

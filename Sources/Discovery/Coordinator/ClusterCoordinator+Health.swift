@@ -28,15 +28,19 @@ extension ClusterCoordinator {
     }
 
     /// One SQL check of `name` finished (on the loop).
-    func memberChecked(_ name: String, _ outcome: CheckOutcome, duration: Double) {
+    func memberChecked(_ name: String, _ outcome: CheckOutcome, run: SQLCheckRun) {
         let now = SystemClock.wallSeconds()
         let notices = healthPicture.record(
-            outcome, member: name, duration: duration, leader: leaderName, listeners: listeners, now: loop.now, wallTime: now)
-        for notice in notices { announce(notice, now: now) }
+            outcome, member: name, duration: run.seconds, leader: leaderName, listeners: listeners, now: loop.now, wallTime: now)
+        for notice in notices { announce(notice, run: run, now: now) }
         if name == confirmedLeader, case .failed(let error) = outcome {
+            let failures = healthPicture.members[name]?.check.consecutiveFailures ?? 0
             if dcsLost && verifiesThroughDCSLoss {
-                cutWrites("\(name)'s SQL check failed while ZooKeeper is away: \(error)", now: now)
-            } else if Self.meansNodeDown(error) {
+                // Definite evidence cuts at once; a timeout or an odd error only after `fall` in a row.
+                if run.nodeDown || failures >= cluster.check.fall {
+                    cutWrites("\(name)'s SQL check failed while ZooKeeper is away (\(failures) in a row): \(error)", now: now)
+                }
+            } else if run.nodeDown {
                 unconfirm(name, "\(name) stopped accepting connections (\(error))", now: now)
             }
         }
@@ -46,26 +50,25 @@ extension ClusterCoordinator {
     /// One REST request of `name` finished (on the loop).
     func memberAnsweredREST(_ name: String, _ outcome: RESTOutcome) {
         restOutcomes[name] = (outcome, SystemClock.wallSeconds())
-        guard name == confirmedLeader, dcsLost, verifiesThroughDCSLoss, outcome.path == "/primary", outcome.status != 200 else {
+        guard name == confirmedLeader, dcsLost, verifiesThroughDCSLoss, outcome.path == "/primary" else { return }
+        if outcome.status == 200 {
+            restFailures[name] = 0
             return
         }
-        let answer = outcome.status.map { "answered \($0)" } ?? "did not answer (\(outcome.error ?? "no reason"))"
-        cutWrites("\(name)'s Patroni REST /primary \(answer) while ZooKeeper is away", now: SystemClock.wallSeconds())
+        let why: String
+        if let status = outcome.status {
+            why = "answered \(status)"  // Patroni itself says it is not the primary with the leader lock
+        } else {
+            let failures = (restFailures[name] ?? 0) + 1
+            restFailures[name] = failures
+            guard failures >= cluster.check.fall else { return }
+            why = "did not answer \(failures) times in a row (\(outcome.error ?? "no reason"))"
+        }
+        cutWrites("\(name)'s Patroni REST /primary \(why) while ZooKeeper is away", now: SystemClock.wallSeconds())
         replan()
     }
 
-    /// Whether a failed check means PostgreSQL is down or restarting on that node (its sessions are
-    /// gone and a new one would meet a node that may come back read-only), rather than a slow or
-    /// busy node whose sessions should be left alone.
-    static func meansNodeDown(_ error: String) -> Bool {
-        let lower = error.lowercased()
-        return ["connection refused", "the database system is starting up", "the database system is shutting down",
-                "the database system is in recovery mode",
-                "the database system is not yet accepting connections", "server closed the connection unexpectedly",
-                "terminating connection due to administrator command"].contains { lower.contains($0) }
-    }
-
-    private func announce(_ notice: HealthNotice, now: Double) {
+    private func announce(_ notice: HealthNotice, run: SQLCheckRun, now: Double) {
         switch notice {
         case .checkFailing(let member, let error):
             logger.warning("SQL check of \(member) failing", metadata: ["member": "\(member)", "error": "\(error)"])
@@ -80,9 +83,21 @@ extension ClusterCoordinator {
             logger.notice("\(message)", metadata: ["member": "\(member)", "listener": "\(listener)"])
             record(.healthCheck, message, now: now)
         case .leaderInRecovery(let member):
-            guard member == confirmedLeader else { return }  // not confirmed yet: a promotion under way
-            leaderDisagreements += 1
-            unconfirm(member, "\(member) holds the leader znode but answers pg_is_in_recovery() = true (read-only)", now: now)
+            if member == confirmedLeader {
+                // A check that started before the confirmation may still see the promotion under way.
+                guard run.started >= confirmedAtTick else { return }
+                leaderDisagreements += 1
+                let why = "\(member) holds the leader znode but answers pg_is_in_recovery() = true (read-only)"
+                if dcsLost && verifiesThroughDCSLoss { cutWrites(why, now: now) } else { unconfirm(member, why, now: now) }
+            } else if !stuckPromotionReported, topology?.leader?.role != .standbyLeader,
+                      loop.now &- leaderSeenAt > Self.promotionWindow.nanoseconds {
+                // Patroni's promotion takes ~0.1 s: a leader still in recovery after this is a disagreement.
+                stuckPromotionReported = true
+                leaderDisagreements += 1
+                logger.error("\(member) holds the leader znode but is still in recovery after \(Self.promotionWindow.humanReadable); writes stay held",
+                             metadata: ["member": "\(member)"])
+                record(.healthCheck, "\(member) holds the leader znode but is still in recovery after \(Self.promotionWindow.humanReadable): writes stay held until it is writable", now: now)
+            }
         case .splitBrain(let member, let leader, let ongoing):
             if ongoing {
                 logger.error("split brain: \(member) answers not in recovery, but the leader znode names \(leader ?? "nobody"); no writes or reads go to it",
@@ -94,6 +109,9 @@ extension ClusterCoordinator {
             }
         }
     }
+
+    /// How long a new leader may stay in recovery before that counts as a disagreement.
+    static let promotionWindow: Duration = .seconds(10)
 
     /// Writes to `member` stop (held) until the promotion probe sees it writable again.
     private func unconfirm(_ member: String, _ why: String, now: Double) {

@@ -62,6 +62,12 @@ public final class ClusterCoordinator: @unchecked Sendable {
     var leaderDisagreements: UInt64 = 0
     /// Times writes were cut while ZooKeeper was away because the leader's check said otherwise.
     var verificationCuts: UInt64 = 0
+    /// REST requests to each member that got no answer, in a row.
+    var restFailures: [String: Int] = [:]
+    /// When the current leader was confirmed (monotonic).
+    var confirmedAtTick: UInt64 = 0
+    /// The current leader's long stay in recovery was reported.
+    var stuckPromotionReported = false
 
     /// With the real checks: SQL promotion probes and a ``MemberMonitor`` for every member.
     public convenience init(listeners: [ListenerConfiguration], cluster: ClusterConfiguration, loop: EventLoop, logger: Logger,
@@ -70,7 +76,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
                   check: SQLPromotionCheck(loop: loop, resolver: resolver, credentials: cluster.check), publish: publish)
         memberChecks = MemberMonitor(
             loop: loop, resolver: resolver, credentials: cluster.check,
-            onSQL: { [unowned self] name, outcome, duration in self.memberChecked(name, outcome, duration: duration) },
+            onSQL: { [unowned self] name, outcome, run in self.memberChecked(name, outcome, run: run) },
             onREST: { [unowned self] name, outcome in self.memberAnsweredREST(name, outcome) })
     }
 
@@ -153,6 +159,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         leaderName = new
         leaderSince = now
         leaderSeenAt = loop.now
+        stuckPromotionReported = false
         leaderChanges += 1
         if confirmedLeader != new {
             confirmedLeader = nil
@@ -262,6 +269,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
         let now = SystemClock.wallSeconds()
         confirmedLeader = member.name
         confirmedAt = now
+        confirmedAtTick = loop.now
+        restFailures[member.name] = 0
         let seconds = Double(loop.now &- leaderSeenAt) / 1e9
         replan()
         let generation = plan?.writableLeader?.generation ?? generations.lastGeneration

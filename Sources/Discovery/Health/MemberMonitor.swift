@@ -37,8 +37,8 @@ public protocol MemberChecking: AnyObject {
 /// after each. Host names are resolved off the loop. Loop-confined.
 public final class MemberMonitor: MemberChecking, @unchecked Sendable {
     // @unchecked: used on its loop only.
-    /// Called on the loop after every SQL check: member name, outcome, seconds it took.
-    public typealias SQLHandler = (String, CheckOutcome, Double) -> Void
+    /// Called on the loop after every SQL check: member name, outcome, and how it went.
+    public typealias SQLHandler = (String, CheckOutcome, SQLCheckRun) -> Void
     /// Called on the loop after every REST request.
     public typealias RESTHandler = (String, RESTOutcome) -> Void
 
@@ -69,7 +69,7 @@ public final class MemberMonitor: MemberChecking, @unchecked Sendable {
         for (name, member) in wanted where checkers[name] == nil {
             let checker = MemberChecker(
                 loop: loop, resolver: resolver, credentials: credentials, member: member,
-                onSQL: { [weak self] outcome, duration in self?.onSQL(name, outcome, duration) },
+                onSQL: { [weak self] outcome, run in self?.onSQL(name, outcome, run) },
                 onREST: { [weak self] outcome in self?.onREST(name, outcome) })
             checkers[name] = checker
             checker.fast = name == fastMember
@@ -91,6 +91,26 @@ public final class MemberMonitor: MemberChecking, @unchecked Sendable {
     }
 }
 
+/// How one SQL check went, beside its outcome.
+public struct SQLCheckRun: Sendable, Hashable {
+    /// When it started and finished (monotonic nanoseconds).
+    public var started: UInt64
+    public var finished: UInt64
+    /// It failed connecting in a way that says PostgreSQL is down or restarting on the node
+    /// (refused, starting up, shutting down, in recovery mode), not slow or refusing credentials.
+    public var nodeDown: Bool
+
+    /// Creates the value from its fields (defaults: absent, false, empty).
+    public init(started: UInt64, finished: UInt64, nodeDown: Bool = false) {
+        self.started = started
+        self.finished = finished
+        self.nodeDown = nodeDown
+    }
+
+    /// Seconds it took.
+    public var seconds: Double { Double(finished &- started) / 1e9 }
+}
+
 /// One member's checks: resolve, SQL on a kept-open connection, then REST, then wait; again.
 final class MemberChecker {
     private let loop: EventLoop
@@ -98,9 +118,11 @@ final class MemberChecker {
     private let credentials: SQLCheckConfiguration
     private let member: ClusterMember
     private let apiURL: PatroniAPIURL?
-    private let onSQL: (CheckOutcome, Double) -> Void
+    private let onSQL: (CheckOutcome, SQLCheckRun) -> Void
     private let onREST: (RESTOutcome) -> Void
     private var address: SocketAddress?
+    /// The address `connection` was opened to.
+    private var connectionAddress: SocketAddress?
     private var apiAddress: SocketAddress?
     private var connection: SQLConnection?
     private var rest: HTTPProbe?
@@ -116,7 +138,7 @@ final class MemberChecker {
     }
 
     init(loop: EventLoop, resolver: AddressResolver, credentials: SQLCheckConfiguration, member: ClusterMember,
-         onSQL: @escaping (CheckOutcome, Double) -> Void, onREST: @escaping (RESTOutcome) -> Void) {
+         onSQL: @escaping (CheckOutcome, SQLCheckRun) -> Void, onREST: @escaping (RESTOutcome) -> Void) {
         self.loop = loop
         self.resolver = resolver
         self.credentials = credentials
@@ -160,39 +182,70 @@ final class MemberChecker {
             guard let self, !self.stopped else { return }
             switch result {
             case .failure(let failure):
-                self.sqlDone(.failed(failure.message), started: started)
+                self.sqlDone(.failed(failure.message), SQLCheckRun(started: started, finished: self.loop.now, nodeDown: false))
             case .success(let address):
-                if self.address != address {
-                    self.connection?.close()
-                    self.connection = nil
-                }
                 self.address = address
-                let connection = self.connection
-                    ?? SQLConnection(loop: self.loop, endpoint: self.member.endpoint, address: address, credentials: self.credentials)
-                self.connection = connection
-                // The server went away between two checks: look again now, not at the next turn.
-                connection.onIdleClose = { [weak self] in self?.checkNow() }
-                connection.run(MemberReading.query, timeout: self.credentials.timeout) { [weak self] answer in
-                    guard let self, !self.stopped else { return }
-                    switch answer {
-                    case .row(let row):
-                        if let reading = MemberReading(row: row) {
-                            self.sqlDone(.reading(reading), started: started)
-                        } else {
-                            self.sqlDone(.failed("unexpected answer to the check query: \(row)"), started: started)
-                        }
-                    case .failed(let message):
-                        // Resolve again next time: the name may point elsewhere now.
-                        self.address = nil
-                        self.sqlDone(.failed(message), started: started)
-                    }
-                }
+                self.query(at: address, started: started, retryOnLostConnection: true)
             }
         }
     }
 
-    private func sqlDone(_ outcome: CheckOutcome, started: UInt64) {
-        onSQL(outcome, Double(loop.now &- started) / 1e9)
+    /// The timeout of one check: shorter while the leader is watched every `fast_interval`, so a
+    /// node that stopped answering is noticed within a few intervals rather than after `timeout`.
+    private var checkTimeout: Duration {
+        fast ? min(credentials.timeout, credentials.fastInterval * 10) : credentials.timeout
+    }
+
+    /// Runs the check query on the kept-open connection (opened to `address` if there is none).
+    private func query(at address: SocketAddress, started: UInt64, retryOnLostConnection: Bool) {
+        if connectionAddress != address {
+            connection?.close()
+            connection = nil
+        }
+        let connection = self.connection
+            ?? SQLConnection(loop: loop, endpoint: member.endpoint, address: address, credentials: credentials)
+        self.connection = connection
+        connectionAddress = address
+        // The server went away between two checks: look again now, not at the next turn.
+        connection.onIdleClose = { [weak self] in self?.checkNow() }
+        connection.run(MemberReading.query, timeout: checkTimeout) { [weak self] answer in
+            guard let self, !self.stopped else { return }
+            switch answer {
+            case .row(let row):
+                let run = SQLCheckRun(started: started, finished: self.loop.now, nodeDown: false)
+                if let reading = MemberReading(row: row) {
+                    self.sqlDone(.reading(reading), run)
+                } else {
+                    self.sqlDone(.failed("unexpected answer to the check query: \(row)"), run)
+                }
+            case .failed(let message):
+                let whileConnecting = connection.lastFailureWhileConnecting
+                if !whileConnecting && retryOnLostConnection {
+                    // The open connection failed: maybe only this session ended (pg_terminate_backend,
+                    // idle_session_timeout, a middlebox). A fresh connection tells about the node.
+                    self.query(at: address, started: started, retryOnLostConnection: false)
+                    return
+                }
+                // Resolve again next time: the name may point elsewhere now.
+                self.address = nil
+                self.sqlDone(.failed(message), SQLCheckRun(started: started, finished: self.loop.now,
+                                                        nodeDown: whileConnecting && Self.meansNodeDown(message)))
+            }
+        }
+    }
+
+    /// Whether a failed connect means PostgreSQL is down or restarting on that node (a new session
+    /// there would fail, or meet a node that may come back read-only), rather than a slow or busy
+    /// node, or one that refuses the check's credentials.
+    static func meansNodeDown(_ error: String) -> Bool {
+        let lower = error.lowercased()
+        return ["connection refused", "the database system is starting up", "the database system is shutting down",
+                "the database system is in recovery mode", "the database system is not yet accepting connections",
+                "server closed the connection unexpectedly"].contains { lower.contains($0) }
+    }
+
+    private func sqlDone(_ outcome: CheckOutcome, _ run: SQLCheckRun) {
+        onSQL(outcome, run)
         guard !stopped else { return }
         askREST()
     }
@@ -211,7 +264,7 @@ final class MemberChecker {
             case .success(let address):
                 self.apiAddress = address
                 self.rest = HTTPProbe(loop: self.loop, address: address, host: apiURL.hostHeader, path: path,
-                                      timeout: self.credentials.timeout) { [weak self] answer in
+                                      timeout: self.checkTimeout) { [weak self] answer in
                     guard let self, !self.stopped else { return }
                     self.rest = nil
                     switch answer {

@@ -26,6 +26,13 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
     private var completion: ((SQLProbeResult) -> Void)?
     /// A result already read while libpq still waits for the end of the answer.
     private var pendingOutcome: SQLProbeResult?
+    /// Inside ``run(_:timeout:completion:)``: a run that ends there reports on the next turn, so a
+    /// caller never sees its completion run before `run` returns.
+    private var inRun = false
+    /// Whether the last failed run failed while connecting (refused, authentication, a node starting
+    /// up), as opposed to on a connection that was open: the latter may be this session's own end
+    /// (`pg_terminate_backend`, an idle timeout), not the node's.
+    public private(set) var lastFailureWhileConnecting = false
 
     /// A connection to `endpoint` at `address` (resolved off the loop), opened by the first ``run``.
     public init(loop: EventLoop, endpoint: Endpoint, address: SocketAddress, credentials: SQLCheckConfiguration) {
@@ -55,6 +62,8 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
         self.query = query
         self.completion = completion
         pendingOutcome = nil
+        inRun = true
+        defer { inRun = false }
         timer = loop.schedule(after: timeout) { [weak self] in
             self?.fail("no answer within \(timeout.humanReadable)")
         }
@@ -101,12 +110,13 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
         phase = .connecting
         connection = Self.connectStart(parameters)
         guard let connection, PQstatus(connection) != CONNECTION_BAD else {
-            let message = connection.map { Self.errorText($0) } ?? "out of memory"
-            // Report on the next turn so the caller never sees its completion run inside run().
-            loop.executeSoon { [weak self] in self?.fail(message) }
+            fail(connection.map { Self.errorText($0) } ?? "out of memory")
             return
         }
         PQsetnonblocking(connection, 1)
+        // Server notices on a check session (a WARNING, a NOTICE) are nobody's business: libpq's
+        // default processor would print them on stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // As documented for PQconnectStart: behave as if PQconnectPoll had answered "writing".
         watch(writable: true)
     }
@@ -199,6 +209,7 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
 
     /// Ends the run with `message` and drops the connection (its state is unknown now).
     private func fail(_ message: String) {
+        lastFailureWhileConnecting = phase == .connecting || phase == .disconnected
         disconnect()
         finishRun(.failed(message))
     }
@@ -209,11 +220,18 @@ public final class SQLConnection: EventHandler, @unchecked Sendable {
         query = nil
         let completion = self.completion
         self.completion = nil
-        completion?(result)
+        if inRun {
+            loop.executeSoon { completion?(result) }
+        } else {
+            completion?(result)
+        }
     }
 
     private func disconnect() {
-        if let registration, fd >= 0 { loop.deregister(fd, registration) }
+        if let registration, fd >= 0 {
+            // libpq may have closed its socket already (a failed poll): the number may be another's now.
+            if let connection, PQsocket(connection) == fd { loop.deregister(fd, registration) } else { loop.forget(registration) }
+        }
         registration = nil
         if let connection { PQfinish(connection) }  // closes libpq's socket
         connection = nil

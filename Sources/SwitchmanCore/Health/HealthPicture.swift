@@ -72,6 +72,10 @@ public struct HealthPicture: Sendable, Hashable {
     public var counting: CheckCounting
     /// Split-brain answers seen since start (each episode once).
     public private(set) var splitBrainsTotal: UInt64 = 0
+    /// The leader's positions over the last checks (oldest first) and whose they are.
+    private var leaderPositions: [LSNSample] = []
+    private var positionsOf: String?
+    private static let positionsKept = 128
 
     /// Nothing checked yet.
     public init(counting: CheckCounting = CheckCounting()) {
@@ -118,9 +122,15 @@ public struct HealthPicture: Sendable, Hashable {
             if name == leader {
                 health.lag = nil
                 if reading.inRecovery { notices.append(.leaderInRecovery(member: name)) }
+                if let lsn = reading.currentLSN {
+                    if positionsOf != name { (leaderPositions, positionsOf) = ([], name) }
+                    leaderPositions.append(LSNSample(lsn: lsn, at: now))
+                    if leaderPositions.count > Self.positionsKept { leaderPositions.removeFirst(leaderPositions.count - Self.positionsKept) }
+                }
             } else {
                 let (reference, earlier) = referencePositions(leader: leader, excluding: name)
-                health.lag = ReplicaLag.measure(reading, reference: reference, earlierReference: earlier)
+                health.lag = ReplicaLag.measure(reading, reference: reference, earlierReference: earlier,
+                                                history: positionsOf == leader ? leaderPositions : [], readAt: now)
             }
             members[name] = health
         }

@@ -10,8 +10,10 @@ public struct MemberReading: Sendable, Hashable {
     public var replayLSN: UInt64?
     /// `pg_last_xact_replay_timestamp()` as seconds since the epoch; `nil` when no transaction was replayed yet.
     public var replayTimestamp: Double?
-    /// `clock_timestamp()` on the member when it answered, seconds since the epoch (time lag uses the
-    /// member's own clock on both sides, so clock skew between hosts does not count).
+    /// `clock_timestamp()` on the member when it answered, seconds since the epoch. Against
+    /// `replayTimestamp` (the primary's commit time) it gives the age of the last replayed transaction,
+    /// which includes any clock skew between the two hosts; ``ReplicaLag`` bounds it by Switchman's
+    /// own timing of the primary's positions.
     public var serverTime: Double
     /// `pg_is_wal_replay_paused()`; false on a primary.
     public var replayPaused: Bool

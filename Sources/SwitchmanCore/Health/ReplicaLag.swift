@@ -67,18 +67,39 @@ public struct ReplicaLag: Sendable, Hashable {
     ///     behind only when it has not reached that one: the two members are read at different
     ///     instants, so WAL written between the two reads (a checkpoint on an idle primary) must not
     ///     turn the age of the last transaction into lag.
-    public static func measure(_ replica: MemberReading, reference: UInt64?, earlierReference: UInt64?) -> ReplicaLag {
+    ///   - history: the primary's positions as Switchman read them (oldest first, local monotonic
+    ///     time) and `readAt`, when the replica was read: while replay is behind, the primary was at
+    ///     or below the replay position at the time of the last such sample, so the replica trails by
+    ///     at most the time since. That bounds the age of the last replayed transaction, which after a
+    ///     long idle spell is hours although replay is a second behind, and it needs no clock shared
+    ///     between hosts.
+    public static func measure(_ replica: MemberReading, reference: UInt64?, earlierReference: UInt64?,
+                               history: [LSNSample] = [], readAt: UInt64? = nil) -> ReplicaLag {
         guard let replay = replica.replayLSN, let reference else { return ReplicaLag() }
         let bytes = reference > replay ? reference - replay : 0
         let behind = replay < (earlierReference ?? reference)
-        let seconds: Double?
-        if !behind {
-            seconds = 0
-        } else if let replayed = replica.replayTimestamp {
-            seconds = max(0, replica.serverTime - replayed)
-        } else {
-            seconds = nil
+        guard behind else { return ReplicaLag(bytes: bytes, seconds: 0) }
+        // `pg_last_xact_replay_timestamp()` is the primary's commit time, read against the replica's clock.
+        let commitAge = replica.replayTimestamp.map { max(0, replica.serverTime - $0) }
+        var sinceLevel: Double?
+        if let readAt, let level = history.last(where: { $0.lsn <= replay }), readAt >= level.at {
+            sinceLevel = Double(readAt - level.at) / 1e9
         }
-        return ReplicaLag(bytes: bytes, seconds: seconds)
+        let bounds = [commitAge, sinceLevel].compactMap { $0 }
+        return ReplicaLag(bytes: bytes, seconds: bounds.min())
+    }
+}
+
+/// The primary's WAL position at one moment, as Switchman's check read it.
+public struct LSNSample: Sendable, Hashable {
+    /// `pg_current_wal_lsn()`.
+    public var lsn: UInt64
+    /// When it was read (monotonic nanoseconds).
+    public var at: UInt64
+
+    /// Creates the value from its fields (defaults: absent, false, empty).
+    public init(lsn: UInt64, at: UInt64) {
+        self.lsn = lsn
+        self.at = at
     }
 }
