@@ -80,6 +80,6 @@ extension ClusterIntegrationTests {
         try await outage.value
         try await fixture.cluster.waitHealthy()
         _ = try await fixture.healthyLeader()
-        print("[integration] leader's Patroni frozen during a ZooKeeper outage: writes cut \(format(cutAfter)) s after the freeze (REST timeout 2 s)")
+        print("[integration] leader's Patroni frozen during a ZooKeeper outage: writes cut \(format(cutAfter)) s after the freeze (REST every fast_interval, each given 500 ms, cut after fall = 3 unanswered)")
     }
 }
