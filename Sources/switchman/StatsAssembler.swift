@@ -137,6 +137,7 @@ final class StatsAssembler: Sendable {
                     sessionsCurrent: figures.current, sessionsMax: listener.maxconn ?? configuration.maxconn,
                     sessionsTotal: c.sessionsTotal, held: figures.held, queued: figures.queued, bytesIn: c.bytesIn, bytesOut: c.bytesOut,
                     connectErrors: c.connectErrors, retries: c.retries, staleSessionsClosed: c.closedByRouteChange,
+                    sessionsMovedByRouteChange: c.movedByRouteChange,
                     sessionsRefused: c.noBackend, cancelRequestsForwarded: c.cancelRequestsForwarded,
                     sessionsPerSecond: rates.sessions.rate(now: second), bytesInPerSecond: rates.bytesIn.rate(now: second),
                     bytesOutPerSecond: rates.bytesOut.rate(now: second)))

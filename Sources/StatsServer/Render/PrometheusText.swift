@@ -127,6 +127,11 @@ public enum PrometheusText {
             "switchman_listener_stale_sessions_closed_total", .counter,
             "Sessions closed because their server left the route (leader change, replica excluded).", each { String($0.staleSessionsClosed) }
         )
+        out.family(
+            "switchman_listener_sessions_moved_by_route_change_total", .counter,
+            "Sessions not yet answered by their server that a route change sent to the new route's server.",
+            each { String($0.sessionsMovedByRouteChange) }
+        )
         out.family("switchman_listener_sessions_refused_total", .counter, "Connections refused (no route, hold timeout, limits).", each { String($0.sessionsRefused) })
         out.family(
             "switchman_listener_cancel_requests_forwarded_total", .counter, "PostgreSQL cancel requests forwarded.",

@@ -96,6 +96,7 @@ public enum StatsJSON {
             ("connect_errors", .unsigned(l.connectErrors)),
             ("retries", .unsigned(l.retries)),
             ("stale_sessions_closed", .unsigned(l.staleSessionsClosed)),
+            ("sessions_moved_by_route_change", .unsigned(l.sessionsMovedByRouteChange)),
             ("sessions_refused", .unsigned(l.sessionsRefused)),
             ("cancel_requests_forwarded", .unsigned(l.cancelRequestsForwarded)),
         ])

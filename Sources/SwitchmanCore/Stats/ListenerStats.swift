@@ -33,6 +33,9 @@ public struct ListenerStats: Sendable, Equatable {
     public var retries: UInt64
     /// Sessions closed because their server left the route (leader change, replica excluded) since start.
     public var staleSessionsClosed: UInt64
+    /// Sessions still waiting for their server's first answer that a route change sent to the new
+    /// route's server instead of closing them, since start.
+    public var sessionsMovedByRouteChange: UInt64
     /// Connections refused (no route, hold timed out or full, limits) since start.
     public var sessionsRefused: UInt64
     /// PostgreSQL cancel requests forwarded since start.
@@ -61,6 +64,7 @@ public struct ListenerStats: Sendable, Equatable {
         connectErrors: UInt64 = 0,
         retries: UInt64 = 0,
         staleSessionsClosed: UInt64 = 0,
+        sessionsMovedByRouteChange: UInt64 = 0,
         sessionsRefused: UInt64 = 0,
         cancelRequestsForwarded: UInt64 = 0,
         sessionsPerSecond: Double = 0,
@@ -82,6 +86,7 @@ public struct ListenerStats: Sendable, Equatable {
         self.connectErrors = connectErrors
         self.retries = retries
         self.staleSessionsClosed = staleSessionsClosed
+        self.sessionsMovedByRouteChange = sessionsMovedByRouteChange
         self.sessionsRefused = sessionsRefused
         self.cancelRequestsForwarded = cancelRequestsForwarded
         self.sessionsPerSecond = sessionsPerSecond

@@ -71,6 +71,7 @@ extension Golden {
       "connect_errors": 4,
       "retries": 3,
       "stale_sessions_closed": 17,
+      "sessions_moved_by_route_change": 0,
       "sessions_refused": 1,
       "cancel_requests_forwarded": 5
     },
@@ -100,6 +101,7 @@ extension Golden {
       "connect_errors": 0,
       "retries": 0,
       "stale_sessions_closed": 0,
+      "sessions_moved_by_route_change": 0,
       "sessions_refused": 0,
       "cancel_requests_forwarded": 0
     },
@@ -127,6 +129,7 @@ extension Golden {
       "connect_errors": 9,
       "retries": 0,
       "stale_sessions_closed": 0,
+      "sessions_moved_by_route_change": 0,
       "sessions_refused": 9,
       "cancel_requests_forwarded": 0
     }

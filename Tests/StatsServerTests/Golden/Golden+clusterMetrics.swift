@@ -137,6 +137,11 @@ switchman_listener_retries_total{listener="legacy"} 0
 switchman_listener_stale_sessions_closed_total{listener="primary"} 17
 switchman_listener_stale_sessions_closed_total{listener="replicas"} 0
 switchman_listener_stale_sessions_closed_total{listener="legacy"} 0
+# HELP switchman_listener_sessions_moved_by_route_change_total Sessions not yet answered by their server that a route change sent to the new route's server.
+# TYPE switchman_listener_sessions_moved_by_route_change_total counter
+switchman_listener_sessions_moved_by_route_change_total{listener="primary"} 0
+switchman_listener_sessions_moved_by_route_change_total{listener="replicas"} 0
+switchman_listener_sessions_moved_by_route_change_total{listener="legacy"} 0
 # HELP switchman_listener_sessions_refused_total Connections refused (no route, hold timeout, limits).
 # TYPE switchman_listener_sessions_refused_total counter
 switchman_listener_sessions_refused_total{listener="primary"} 1

@@ -44,6 +44,7 @@ extension Golden {
       "connect_errors": 0,
       "retries": 0,
       "stale_sessions_closed": 0,
+      "sessions_moved_by_route_change": 0,
       "sessions_refused": 0,
       "cancel_requests_forwarded": 0
     }

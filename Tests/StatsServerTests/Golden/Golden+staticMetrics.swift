@@ -62,6 +62,9 @@ switchman_listener_retries_total{listener="web"} 0
 # HELP switchman_listener_stale_sessions_closed_total Sessions closed because their server left the route (leader change, replica excluded).
 # TYPE switchman_listener_stale_sessions_closed_total counter
 switchman_listener_stale_sessions_closed_total{listener="web"} 0
+# HELP switchman_listener_sessions_moved_by_route_change_total Sessions not yet answered by their server that a route change sent to the new route's server.
+# TYPE switchman_listener_sessions_moved_by_route_change_total counter
+switchman_listener_sessions_moved_by_route_change_total{listener="web"} 0
 # HELP switchman_listener_sessions_refused_total Connections refused (no route, hold timeout, limits).
 # TYPE switchman_listener_sessions_refused_total counter
 switchman_listener_sessions_refused_total{listener="web"} 0
