@@ -9,11 +9,12 @@ import SwitchmanCore
 /// thread. It owns both sockets and closes them in ``end(_:)``, which is idempotent and deregisters
 /// before closing, so no event reaches a closed session.
 ///
-/// While the connection starts, `startup` holds a ``StartupMachine`` that follows PostgreSQL's
-/// start-up, and the session performs the I/O it asks for (Session+Startup.swift): clear errors
-/// instead of a bare close, invisible retries on 57P03, cancel requests routed to their node. Once
-/// the machine hands off, `startup` is nil and the pumps move the bytes blindly; the only cost left
-/// on the hot path is that nil check.
+/// While the connection starts, a ``StartupMachine`` follows PostgreSQL's start-up, and the session
+/// performs the I/O it asks for (Session+Startup.swift): clear errors instead of a bare close,
+/// invisible retries on 57P03, cancel requests routed to their node. The machine is made only when
+/// the first bytes (or another event it must judge) arrive, and kept in `startup` until it hands
+/// off; then the pumps move the bytes blindly, and the only cost left on the hot path is the check
+/// of ``sniffing``.
 final class Session: EventHandler, @unchecked Sendable {
     // @unchecked: confined to its worker's loop thread.
 
@@ -70,7 +71,11 @@ final class Session: EventHandler, @unchecked Sendable {
     /// established session carries no string for it.
     var waitReason: String {
         get { startup?.waitReason ?? "" }
-        set { startup?.waitReason = newValue }
+        set {
+            // A machine not made yet has no reason either: only a real one is worth making it for.
+            if startup == nil && newValue.isEmpty { return }
+            wakeStartup()?.waitReason = newValue
+        }
     }
     /// Monotonic time of the next start-up replay after a 57P03 (0: none scheduled).
     var retryAt: UInt64 = 0
@@ -81,8 +86,8 @@ final class Session: EventHandler, @unchecked Sendable {
     private var timerDeadline: UInt64 = .max
     private var timer: TimerID?
 
-    /// The start-up machine (allocated at accept); nil once the pumps own the transfer (and for the
-    /// rest of the session).
+    /// The start-up machine, made when the first event it must judge arrives (``wakeStartup()``);
+    /// nil before that and once the pumps own the transfer.
     var startup: StartupMachine?
     /// The cancel key this session recorded in the process-wide table (removed at the end).
     var cancelKey: CancelKey?
@@ -106,6 +111,9 @@ final class Session: EventHandler, @unchecked Sendable {
     var serverReadable = false
     var serverWritable = false
     var serverHangup = false
+    /// The start-up is followed but its machine is not made yet: nothing it must judge has happened
+    /// (an idle connection stays so until the first-packet deadline, and carries no machine).
+    var startupPending = false
     /// Which side sent its end of file first (for the end reason); nil until one did.
     private var serverClosedFirst: Bool?
     /// Pauses taken so far before trying the route's servers again (for the backoff).
@@ -172,7 +180,7 @@ final class Session: EventHandler, @unchecked Sendable {
             }
         }
         if state == .established {
-            if startup == nil { pump() } else { startupStep() }
+            if sniffing { startupStep() } else { pump() }
         }
     }
 
@@ -320,7 +328,7 @@ final class Session: EventHandler, @unchecked Sendable {
             countedLive = true
         }
         armTimer(idleDeadline())
-        if startup != nil { startupConnected() } else { pump() }
+        if sniffing { startupConnected() } else { pump() }
     }
 
     func connectFailed(_ error: IOErrorDescription) {
@@ -398,7 +406,7 @@ final class Session: EventHandler, @unchecked Sendable {
         timer = nil
         timerDeadline = .max
         let now = worker.loop.now
-        if startup != nil {
+        if sniffing {
             // First-packet, answer and refusal deadlines are the machine's.
             startupTimerFired()
         }
@@ -449,10 +457,11 @@ final class Session: EventHandler, @unchecked Sendable {
     /// (``beginRefusal(_:)``), then ends with the same reason.
     func end(_ reason: SessionEnd) {
         guard state != .closed else { return }
-        if state == .waiting, let startup, startup.mayRefuse, beginRefusal(reason) { return }
+        if state == .waiting, startupMayRefuse, beginRefusal(reason) { return }
         let wasEstablished = state == .established
         state = .closed
         startup = nil
+        startupPending = false
         if let cancelKey { worker.cancelTable.remove(cancelKey, session: id) }
         if let timer { worker.loop.cancel(timer) }
         timer = nil
