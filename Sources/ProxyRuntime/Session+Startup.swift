@@ -283,9 +283,7 @@ extension Session {
     /// be sent again to the next node. The session is left waiting, with no server.
     func detachFromNode() {
         closeServerSocket(abort: state == .established)
-        serverCounter?.release()
-        serverCounter = nil
-        server = nil
+        dropServer()
         untriedAddresses = []
         state = .waiting
         // A connect that did not complete sent nothing: the machine, having no node, ignores this.
@@ -323,9 +321,7 @@ extension Session {
     /// The connection carries a CancelRequest: forget any server, forward it, close when done.
     func beginCancel(_ key: CancelKey, packet: [UInt8]) {
         closeServerSocket()
-        serverCounter?.release()
-        serverCounter = nil
-        server = nil
+        dropServer()
         worker.waitingRoom.leave(self)
         retryAt = 0
         state = .cancelling

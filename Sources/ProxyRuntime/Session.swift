@@ -54,9 +54,10 @@ final class Session: EventHandler, @unchecked Sendable {
     let acceptedAt: UInt64
     let peer: SocketAddress?
 
+    /// The server this session is connected (or connecting) to, with its cross-loop counts.
+    private(set) var slot: ServerSlot?
     /// The server this session is connected (or connecting) to.
-    var server: RouteServer?
-    var serverCounter: ServerShared?
+    var server: RouteServer? { slot?.server }
     /// This loop's counters of the connected server (set by the worker on connect).
     var serverTally: ServerTally?
     var serverAddress: SocketAddress?
@@ -116,6 +117,8 @@ final class Session: EventHandler, @unchecked Sendable {
     var startupPending = false
     /// Which side sent its end of file first (for the end reason); nil until one did.
     private var serverClosedFirst: Bool?
+    /// The session counts among its server's current sessions (`slot`'s place is taken).
+    private var holdsSlot = false
     /// Pauses taken so far before trying the route's servers again (for the backoff).
     var pauses: UInt8 = 0
 
@@ -210,10 +213,10 @@ final class Session: EventHandler, @unchecked Sendable {
         }
         let choice = worker.slots.select(for: listener, excluding: triedServers)
         switch choice {
-        case .server(let chosen, let counter):
-            server = chosen
-            serverCounter = counter
-            connect(to: chosen)
+        case .server(let chosen):
+            slot = chosen
+            holdsSlot = true
+            connect(to: chosen.server)
         case .allBusy:
             worker.waitingRoom.enqueue(self)
         case .exhausted:
@@ -345,9 +348,7 @@ final class Session: EventHandler, @unchecked Sendable {
             triedServers.insert(server.name)
             worker.forgetAddress(server.endpoint)
         }
-        serverCounter?.release()
-        serverCounter = nil
-        server = nil
+        dropServer()
         state = .waiting
         // Static listeners spend `retries` connects; cluster listeners the hold timeout (pickServer).
         if attempts > listener.configuration.retries && listener.configuration.role == .static {
@@ -472,9 +473,20 @@ final class Session: EventHandler, @unchecked Sendable {
         if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
         upstream.releaseAll(pools: pools)
         downstream.releaseAll(pools: pools)
-        serverCounter?.release()
-        serverCounter = nil
+        releaseSlot()
         worker.sessionEnded(self, reason: reason, wasEstablished: wasEstablished)
+    }
+
+    /// Gives back the server's place (its `server_maxconn` count); the server stays named (logs).
+    private func releaseSlot() {
+        if holdsSlot { slot?.shared.release() }
+        holdsSlot = false
+    }
+
+    /// Gives back the server's place and forgets the server.
+    func dropServer() {
+        releaseSlot()
+        slot = nil
     }
 
     /// Closes the server socket: with an RST when `abort` is set (a demoted node must not keep our
