@@ -258,7 +258,7 @@ extension Session {
     /// cluster listeners, `retries` connects for static ones. (The machine asks only when nothing
     /// binds the session to its node yet.)
     func replayBudgetLeft() -> Bool {
-        if listener.configuration.role == .static { return attempts <= listener.configuration.retries }
+        if listener.configuration.role == .static { return Int(attempts) <= listener.configuration.retries }
         let holdTimeout = worker.configuration.cluster?.holdTimeout ?? .seconds(30)
         return worker.loop.now < acceptedAt &+ holdTimeout.nanoseconds
     }

@@ -36,9 +36,10 @@ final class Session: EventHandler, @unchecked Sendable {
     private static let clientToken: UInt32 = 0
     private static let serverToken: UInt32 = 1
 
-    // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, so an idle session (there may be
-    // thousands) carries no padding holes. Internal rather than private where Session+Startup.swift
-    // needs them.
+    // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, and the 1-byte ones fill the
+    // tails of the 9-byte optionals and 53-byte pumps (Swift lays a class out in declaration order),
+    // so an idle session (there may be thousands) carries no padding holes: 372 bytes, a 384-byte
+    // malloc chunk. Internal rather than private where Session+Startup.swift needs them.
     let id: UInt64
     // unowned(unsafe): the worker outlives everything it owns; the checked form cost ~5% of CPU
     // under load in reference counting.
@@ -64,7 +65,6 @@ final class Session: EventHandler, @unchecked Sendable {
     /// Further addresses of the chosen server's name, tried in turn when a connect fails.
     var untriedAddresses: [SocketAddress] = []
     var triedServers: Set<String> = []
-    var attempts = 0
     /// Monotonic deadline of a hold or queue wait; 0 when not waiting.
     var waitDeadline: UInt64 = 0
     /// Why the session is waiting, for its end reason when the wait times out. Kept in the start-up
@@ -85,21 +85,13 @@ final class Session: EventHandler, @unchecked Sendable {
     var lastClientActivity: UInt64
     var lastServerActivity: UInt64
     private var timerDeadline: UInt64 = .max
-    private var timer: TimerID?
 
     /// The start-up machine, made when the first event it must judge arrives (``wakeStartup()``);
     /// nil before that and once the pumps own the transfer.
     var startup: StartupMachine?
     /// The cancel key this session recorded in the process-wide table (removed at the end).
     var cancelKey: CancelKey?
-
-    private var upstream: Pump
-    private var downstream: Pump
-
-    private var clientRegistration: Registration?
-    private var serverRegistration: Registration?
-    let clientFD: Int32
-    var serverFD: Int32 = -1
+    private var timer: TimerID?
 
     var state: State = .waiting
     /// What the session last waited for (hold or queue), for the SQLSTATE of a refusal.
@@ -110,17 +102,29 @@ final class Session: EventHandler, @unchecked Sendable {
     var clientWritable = false
     var clientHangup = false
     var serverReadable = false
+
+    private var upstream: Pump
+
     var serverWritable = false
     var serverHangup = false
     /// The start-up is followed but its machine is not made yet: nothing it must judge has happened
     /// (an idle connection stays so until the first-packet deadline, and carries no machine).
     var startupPending = false
+
+    private var downstream: Pump
+
+    private var clientRegistration: Registration?
     /// Which side sent its end of file first (for the end reason); nil until one did.
     private var serverClosedFirst: Bool?
     /// The session counts among its server's current sessions (`slot`'s place is taken).
     private var holdsSlot = false
     /// Pauses taken so far before trying the route's servers again (for the backoff).
     var pauses: UInt8 = 0
+    private var serverRegistration: Registration?
+    let clientFD: Int32
+    var serverFD: Int32 = -1
+    /// Connects started (a static listener spends at most `retries` + 1).
+    var attempts: Int32 = 0
 
     init(id: UInt64, worker: Worker, listener: ListenerRuntime, clientFD: Int32, peer: SocketAddress?) {
         self.id = id
@@ -351,7 +355,7 @@ final class Session: EventHandler, @unchecked Sendable {
         dropServer()
         state = .waiting
         // Static listeners spend `retries` connects; cluster listeners the hold timeout (pickServer).
-        if attempts > listener.configuration.retries && listener.configuration.role == .static {
+        if Int(attempts) > listener.configuration.retries && listener.configuration.role == .static {
             end(.connectFailed(error.text))
             return
         }
