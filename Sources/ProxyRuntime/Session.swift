@@ -271,8 +271,10 @@ final class Session: EventHandler, @unchecked Sendable {
         attempts += 1
         // Addresses left from an earlier server's name belong to that server, never to this one.
         untriedAddresses = []
-        worker.resolve(chosen.endpoint) { [weak self] result in
-            guard let self, self.state == .waiting, self.server == chosen else { return }
+        // Strong, not weak: a weak reference gives every session a side table (32 bytes, kept for
+        // its life). An answer that comes after the end holds the session only until then.
+        worker.resolve(chosen.endpoint) { result in
+            guard self.state == .waiting, self.server == chosen else { return }
             switch result {
             case .success(let addresses) where !addresses.isEmpty:
                 // Every address of the name is tried in turn before the server counts as unreachable.
@@ -386,7 +388,8 @@ final class Session: EventHandler, @unchecked Sendable {
                 return
             }
             if up.yielded || down.yielded {
-                worker.loop.executeSoon { [weak self] in self?.pump() }
+                // Strong (no side table, see connect(to:)); pump() does nothing once ended.
+                worker.loop.executeSoon { self.pump() }
             }
         } catch {
             end(.error(error.description))
@@ -401,10 +404,14 @@ final class Session: EventHandler, @unchecked Sendable {
 
     /// Makes sure the session's single timer fires no later than `deadline`.
     func armTimer(_ deadline: UInt64) {
+        // An ended session has nothing left to time (and its timer must not outlive it: unowned).
+        if state == .closed { return }
         if timer != nil && timerDeadline <= deadline { return }
         if let timer { worker.loop.cancel(timer) }
         timerDeadline = deadline
-        timer = worker.loop.schedule(atNanoseconds: deadline) { [weak self] in self?.timerFired() }
+        // unowned, not weak (no side table, see connect(to:)): end() cancels the timer before the
+        // worker lets the session go, so it never fires for a freed one.
+        timer = worker.loop.schedule(atNanoseconds: deadline) { [unowned self] in self.timerFired() }
     }
 
     private func timerFired() {
