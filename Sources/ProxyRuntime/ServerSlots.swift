@@ -6,8 +6,9 @@ import SwitchmanCore
 /// Loop-confined.
 final class ServerSlots {
     private let shared: SharedCounters
-    /// Cross-loop counters by route server (one entry per leader term; pruned on route changes).
-    private var counters: [RouteServer: ServerShared] = [:]
+    /// Cross-loop counters by route server, with the server they count (one entry per leader term;
+    /// pruned on route changes).
+    private var counters: [RouteServer: ServerSlot] = [:]
     /// This loop's counters per server, across terms.
     private(set) var tallies: [ServerKey: ServerTally] = [:]
 
@@ -23,12 +24,12 @@ final class ServerSlots {
         var lostRaces = false
         for _ in 0...candidates.count {
             let choice = listener.selector.pick(
-                from: candidates, sessions: { self.counter(for: $0).current.load(ordering: .relaxed) },
+                from: candidates, sessions: { self.slot(for: $0).shared.current.load(ordering: .relaxed) },
                 limit: listener.configuration.serverMaxconn, tried: skipped)
             switch choice {
             case .server(let server):
-                let counter = counter(for: server)
-                if counter.tryAcquire(limit: listener.configuration.serverMaxconn) { return .server(server, counter) }
+                let slot = slot(for: server)
+                if slot.shared.tryAcquire(limit: listener.configuration.serverMaxconn) { return .server(slot) }
                 skipped.insert(server)  // another loop took its last slot meanwhile
                 lostRaces = true
             case .allBusy:
@@ -58,22 +59,35 @@ final class ServerSlots {
     /// Route servers whose counters are cached.
     var cachedServers: Int { counters.count }
 
-    private func counter(for server: RouteServer) -> ServerShared {
+    private func slot(for server: RouteServer) -> ServerSlot {
         if let existing = counters[server] { return existing }
-        let counter = shared.server(server.key)
-        counters[server] = counter
-        return counter
+        let slot = ServerSlot(server: server, shared: shared.server(server.key))
+        counters[server] = slot
+        return slot
     }
 }
 
 /// What ``ServerSlots/select(for:excluding:)`` found.
 enum Selection {
     /// Connect here; the server slot is already taken.
-    case server(RouteServer, ServerShared)
+    case server(ServerSlot)
     /// Every untried candidate is at its `server_maxconn`: queue.
     case allBusy
     /// No untried candidate is left.
     case exhausted
+}
+
+/// A route server and its cross-loop counts, in one box a session holds instead of both: the
+/// server's name and endpoint are 48 bytes inline, and there may be thousands of idle sessions.
+/// Loop-confined (the counts inside are shared).
+final class ServerSlot {
+    let server: RouteServer
+    let shared: ServerShared
+
+    init(server: RouteServer, shared: ServerShared) {
+        self.server = server
+        self.shared = shared
+    }
 }
 
 /// One loop's counters for one server, in a box sessions can hold on to.

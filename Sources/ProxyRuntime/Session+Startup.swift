@@ -20,29 +20,57 @@ extension Session {
     /// Largest chunk read in one call while the machine follows the start-up.
     static let startupReadChunk = 16 * 1024
 
-    /// Makes the start-up machine; a static listener also starts choosing a server (its clients may
-    /// wait for the server to speak first), a cluster listener waits for the client's first packet.
+    /// Starts following the start-up, without making the machine yet (``wakeStartup()`` does, when
+    /// the first event it must judge arrives): a static listener also starts choosing a server (its
+    /// clients may wait for the server to speak first), a cluster listener waits for the client's
+    /// first packet.
     func beginStartup() {
-        let machine = StartupMachine(
-            now: worker.loop.now, choosesServerAtOnce: listener.configuration.role == .static,
-            answerTimeout: timeouts.startupAnswer.nanoseconds)
-        startup = machine
-        perform(machine.start(), of: machine)
+        startupPending = true
+        perform(StartupMachine.firstActions(now: acceptedAt, choosesServerAtOnce: choosesServerAtOnce))
     }
+
+    /// The start-up is being followed: by its machine, or by the promise of one (``startupPending``).
+    var sniffing: Bool { startup != nil || startupPending }
+
+    /// Whether the client may still be refused with an ErrorResponse (see ``StartupMachine/mayRefuse``;
+    /// a machine not made yet has seen nothing that rules it out).
+    var startupMayRefuse: Bool { startup?.mayRefuse ?? startupPending }
+
+    private var choosesServerAtOnce: Bool { listener.configuration.role == .static }
 
     // MARK: - Driving the machine
 
-    /// Feeds one event to the machine and performs what it asks. Returns false when the caller must
-    /// stop: the session moved on (another node, a cancel, the pumps, its end) or has no machine.
+    /// The start-up machine, made now if it was pending: as made at accept (``acceptedAt`` is the
+    /// `now` ``beginStartup()`` used), told of the node connected since, if any. Until this call it
+    /// has missed nothing (``StartupMachine``: only bytes, ends, failures, hang-ups and refusals
+    /// change it, and every one of those comes through here). nil when the start-up is over, or
+    /// when telling it of the node moved the session on.
+    @discardableResult
+    func wakeStartup() -> StartupMachine? {
+        if let startup { return startup }
+        guard startupPending else { return nil }
+        startupPending = false
+        let machine = StartupMachine(
+            now: acceptedAt, choosesServerAtOnce: choosesServerAtOnce, answerTimeout: timeouts.startupAnswer.nanoseconds)
+        startup = machine
+        if state == .established {
+            guard perform(machine.handle(.connected, now: worker.loop.now, canReplay: replayBudgetLeft())) else { return nil }
+        }
+        return machine
+    }
+
+    /// Feeds one event to the machine (made first if pending) and performs what it asks. Returns false
+    /// when the caller must stop: the session moved on (another node, a cancel, the pumps, its end)
+    /// or has no start-up to follow.
     @discardableResult
     func feed(_ event: StartupMachine.Event) -> Bool {
-        guard let machine = startup else { return false }
-        return perform(machine.handle(event, now: worker.loop.now, canReplay: replayBudgetLeft()), of: machine)
+        guard let machine = wakeStartup() else { return false }
+        return perform(machine.handle(event, now: worker.loop.now, canReplay: replayBudgetLeft()))
     }
 
     /// Performs the machine's actions in order. Returns false once one of them moved the session on.
     @discardableResult
-    private func perform(_ actions: [StartupMachine.Action], of machine: StartupMachine) -> Bool {
+    private func perform(_ actions: [StartupMachine.Action]) -> Bool {
         for action in actions {
             switch action {
             case .armTimer(let deadline):
@@ -66,6 +94,7 @@ extension Session {
                 return false
             case .handOff:
                 startup = nil
+                startupPending = false
                 pump()
                 return false
             case .close(let reason):
@@ -73,7 +102,7 @@ extension Session {
                 return false
             }
         }
-        return startup === machine
+        return sniffing
     }
 
     /// The end reason's words for a node lost during the start-up.
@@ -91,7 +120,7 @@ extension Session {
 
     /// A client event while waiting, connecting or refusing.
     func clientEventBeforeServer(_ events: EpollEvents) {
-        guard let machine = startup else {
+        guard sniffing else {
             if clientGaveUp(events) { end(.clientClosed) }
             return
         }
@@ -99,24 +128,43 @@ extension Session {
             feed(.clientHungUp)
             return
         }
-        if machine.readsClient {
+        if readsClient {
             startupStep()
         } else if events.contains(.readHangup) && PosixIOQuery.bytesReadable(clientFD) == 0 {
             // A hang-up with nothing left to read, while no packet is expected.
             guard feed(.clientEndOfFile) else { return }
         }
-        if state == .refusing && startup === machine { startupStep() }
+        if state == .refusing && sniffing { startupStep() }
     }
+
+    /// ``StartupMachine/readsClient``; a machine not made yet reads the first packet.
+    private var readsClient: Bool { startup?.readsClient ?? startupPending }
+
+    /// ``StartupMachine/readsServer``; a machine not made yet reads a connected node (one that
+    /// speaks first is no PostgreSQL server).
+    private var readsServer: Bool { startup?.readsServer ?? (startupPending && state == .established) }
 
     /// The session's timer fired while the machine is alive (first-packet, answer or refusal deadline).
     func startupTimerFired() {
+        if startup == nil && startupPending {
+            // Before the first-packet deadline the machine would only ask for the timer again.
+            let deadline = StartupMachine.firstPacketDeadline(madeAt: acceptedAt)
+            if worker.loop.now < deadline {
+                armTimer(deadline)
+                if state == .established { startupStep() }
+                return
+            }
+        }
         guard feed(.timer) else { return }
         if state == .established { startupStep() }
     }
 
     /// The server connection is up: send what the client asked for and follow the answer.
     func startupConnected() {
-        guard feed(.connected) else { return }
+        // A machine not made yet learns of the node when it is made (wakeStartup).
+        if startup != nil {
+            guard feed(.connected) else { return }
+        }
         startupStep()
     }
 
@@ -124,16 +172,15 @@ extension Session {
     /// refusing: the client only; waiting or connecting: the client's packets only (the machine
     /// says what it reads, and holds nothing to write then).
     func startupStep() {
-        guard let machine = startup else { return }
         var progressed = true
         while progressed {
-            guard startup === machine, state != .closed, state != .cancelling else { return }
+            guard sniffing, state != .closed, state != .cancelling else { return }
             progressed = false
             let established = state == .established
 
-            // 1. Bytes for the server.
-            let forServer = machine.bytesForServer.count
-            if established && forServer > 0 && serverWritable {
+            // 1. Bytes for the server (a machine not made yet holds none, for either side).
+            if let machine = startup, established && !machine.bytesForServer.isEmpty && serverWritable {
+                let forServer = machine.bytesForServer.count
                 switch Self.writeStart(serverFD, machine.bytesForServer, count: forServer) {
                 case .success(let n):
                     if n < forServer { serverWritable = false }
@@ -149,8 +196,8 @@ extension Session {
             }
 
             // 2. Bytes for the client (not the held ones).
-            let flushable = machine.flushableToClient
-            if (established || state == .refusing) && flushable > 0 && clientWritable {
+            if let machine = startup, (established || state == .refusing) && machine.flushableToClient > 0 && clientWritable {
+                let flushable = machine.flushableToClient
                 switch Self.writeStart(clientFD, machine.bytesForClient, count: flushable) {
                 case .success(let n):
                     if n < flushable { clientWritable = false }
@@ -166,7 +213,7 @@ extension Session {
             }
 
             // 3. Bytes from the server, one chunk at a time once the client took the last one.
-            if machine.readsServer && serverReadable {
+            if readsServer && serverReadable {
                 switch Self.readChunk(serverFD, max: Self.startupReadChunk) {
                 case .wouldBlock:
                     serverReadable = false
@@ -185,7 +232,7 @@ extension Session {
             }
 
             // 4. Bytes from the client: a start-up packet, or the authentication exchange.
-            if machine.readsClient && clientReadable {
+            if readsClient && clientReadable {
                 switch Self.readChunk(clientFD, max: Self.startupReadChunk) {
                 case .wouldBlock:
                     clientReadable = false
@@ -211,7 +258,7 @@ extension Session {
     /// cluster listeners, `retries` connects for static ones. (The machine asks only when nothing
     /// binds the session to its node yet.)
     func replayBudgetLeft() -> Bool {
-        if listener.configuration.role == .static { return attempts <= listener.configuration.retries }
+        if listener.configuration.role == .static { return Int(attempts) <= listener.configuration.retries }
         let holdTimeout = worker.configuration.cluster?.holdTimeout ?? .seconds(30)
         return worker.loop.now < acceptedAt &+ holdTimeout.nanoseconds
     }
@@ -219,7 +266,7 @@ extension Session {
     /// Drops the node's connection and everything it said, and starts the start-up again on the
     /// next eligible node (or, when none is left untried, on the same ones after a short pause).
     func replayStartup(_ reason: String) {
-        guard startup != nil, let server else { return }
+        guard sniffing, let server else { return }
         worker.startupReplayed(self, server: server, reason: reason)
         triedServers.insert(server.name)
         detachFromNode()
@@ -236,13 +283,12 @@ extension Session {
     /// be sent again to the next node. The session is left waiting, with no server.
     func detachFromNode() {
         closeServerSocket(abort: state == .established)
-        serverCounter?.release()
-        serverCounter = nil
-        server = nil
+        dropServer()
         untriedAddresses = []
         state = .waiting
         // A connect that did not complete sent nothing: the machine, having no node, ignores this.
-        feed(.detached)
+        // A machine not made yet has nothing of the node to drop (and is made without it).
+        if startup != nil { feed(.detached) }
     }
 
     /// Whether a route change may send this session to the new route instead of closing it: it is
@@ -255,7 +301,7 @@ extension Session {
             // Chosen, its name being looked up: nothing was sent anywhere yet.
             return server != nil
         case .established:
-            return startup?.mayMoveToAnotherNode ?? false
+            return startup?.mayMoveToAnotherNode ?? startupPending
         default:
             return false
         }
@@ -275,13 +321,12 @@ extension Session {
     /// The connection carries a CancelRequest: forget any server, forward it, close when done.
     func beginCancel(_ key: CancelKey, packet: [UInt8]) {
         closeServerSocket()
-        serverCounter?.release()
-        serverCounter = nil
-        server = nil
+        dropServer()
         worker.waitingRoom.leave(self)
         retryAt = 0
         state = .cancelling
         startup = nil
+        startupPending = false
         worker.cancelRouter.forward(for: self, key: key, packet: packet)
     }
 
@@ -301,7 +346,7 @@ extension Session {
     /// pending encryption request `N`, reads the StartupMessage, sends the error, then closes).
     /// Returns false when `reason` is no refusal (the caller then closes as usual).
     func beginRefusal(_ reason: SessionEnd) -> Bool {
-        guard startup != nil,
+        guard sniffing,
               let refusal = StartupRefusal(
                 end: reason, listener: listener.name, cluster: clusterName, lastWait: lastWait)
         else { return false }

@@ -9,11 +9,12 @@ import SwitchmanCore
 /// thread. It owns both sockets and closes them in ``end(_:)``, which is idempotent and deregisters
 /// before closing, so no event reaches a closed session.
 ///
-/// While the connection starts, `startup` holds a ``StartupMachine`` that follows PostgreSQL's
-/// start-up, and the session performs the I/O it asks for (Session+Startup.swift): clear errors
-/// instead of a bare close, invisible retries on 57P03, cancel requests routed to their node. Once
-/// the machine hands off, `startup` is nil and the pumps move the bytes blindly; the only cost left
-/// on the hot path is that nil check.
+/// While the connection starts, a ``StartupMachine`` follows PostgreSQL's start-up, and the session
+/// performs the I/O it asks for (Session+Startup.swift): clear errors instead of a bare close,
+/// invisible retries on 57P03, cancel requests routed to their node. The machine is made only when
+/// the first bytes (or another event it must judge) arrive, and kept in `startup` until it hands
+/// off; then the pumps move the bytes blindly, and the only cost left on the hot path is the check
+/// of ``sniffing``.
 final class Session: EventHandler, @unchecked Sendable {
     // @unchecked: confined to its worker's loop thread.
 
@@ -35,9 +36,10 @@ final class Session: EventHandler, @unchecked Sendable {
     private static let clientToken: UInt32 = 0
     private static let serverToken: UInt32 = 1
 
-    // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, so an idle session (there may be
-    // thousands) carries no padding holes. Internal rather than private where Session+Startup.swift
-    // needs them.
+    // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, and the 1-byte ones fill the
+    // tails of the 9-byte optionals and 53-byte pumps (Swift lays a class out in declaration order),
+    // so an idle session (there may be thousands) carries no padding holes: 372 bytes, a 384-byte
+    // malloc chunk. Internal rather than private where Session+Startup.swift needs them.
     let id: UInt64
     // unowned(unsafe): the worker outlives everything it owns; the checked form cost ~5% of CPU
     // under load in reference counting.
@@ -53,16 +55,16 @@ final class Session: EventHandler, @unchecked Sendable {
     let acceptedAt: UInt64
     let peer: SocketAddress?
 
+    /// The server this session is connected (or connecting) to, with its cross-loop counts.
+    private(set) var slot: ServerSlot?
     /// The server this session is connected (or connecting) to.
-    var server: RouteServer?
-    var serverCounter: ServerShared?
+    var server: RouteServer? { slot?.server }
     /// This loop's counters of the connected server (set by the worker on connect).
     var serverTally: ServerTally?
     var serverAddress: SocketAddress?
     /// Further addresses of the chosen server's name, tried in turn when a connect fails.
     var untriedAddresses: [SocketAddress] = []
     var triedServers: Set<String> = []
-    var attempts = 0
     /// Monotonic deadline of a hold or queue wait; 0 when not waiting.
     var waitDeadline: UInt64 = 0
     /// Why the session is waiting, for its end reason when the wait times out. Kept in the start-up
@@ -70,7 +72,11 @@ final class Session: EventHandler, @unchecked Sendable {
     /// established session carries no string for it.
     var waitReason: String {
         get { startup?.waitReason ?? "" }
-        set { startup?.waitReason = newValue }
+        set {
+            // A machine not made yet has no reason either: only a real one is worth making it for.
+            if startup == nil && newValue.isEmpty { return }
+            wakeStartup()?.waitReason = newValue
+        }
     }
     /// Monotonic time of the next start-up replay after a 57P03 (0: none scheduled).
     var retryAt: UInt64 = 0
@@ -79,21 +85,13 @@ final class Session: EventHandler, @unchecked Sendable {
     var lastClientActivity: UInt64
     var lastServerActivity: UInt64
     private var timerDeadline: UInt64 = .max
-    private var timer: TimerID?
 
-    /// The start-up machine (allocated at accept); nil once the pumps own the transfer (and for the
-    /// rest of the session).
+    /// The start-up machine, made when the first event it must judge arrives (``wakeStartup()``);
+    /// nil before that and once the pumps own the transfer.
     var startup: StartupMachine?
     /// The cancel key this session recorded in the process-wide table (removed at the end).
     var cancelKey: CancelKey?
-
-    private var upstream: Pump
-    private var downstream: Pump
-
-    private var clientRegistration: Registration?
-    private var serverRegistration: Registration?
-    let clientFD: Int32
-    var serverFD: Int32 = -1
+    private var timer: TimerID?
 
     var state: State = .waiting
     /// What the session last waited for (hold or queue), for the SQLSTATE of a refusal.
@@ -104,12 +102,29 @@ final class Session: EventHandler, @unchecked Sendable {
     var clientWritable = false
     var clientHangup = false
     var serverReadable = false
+
+    private var upstream: Pump
+
     var serverWritable = false
     var serverHangup = false
+    /// The start-up is followed but its machine is not made yet: nothing it must judge has happened
+    /// (an idle connection stays so until the first-packet deadline, and carries no machine).
+    var startupPending = false
+
+    private var downstream: Pump
+
+    private var clientRegistration: Registration?
     /// Which side sent its end of file first (for the end reason); nil until one did.
     private var serverClosedFirst: Bool?
+    /// The session counts among its server's current sessions (`slot`'s place is taken).
+    private var holdsSlot = false
     /// Pauses taken so far before trying the route's servers again (for the backoff).
     var pauses: UInt8 = 0
+    private var serverRegistration: Registration?
+    let clientFD: Int32
+    var serverFD: Int32 = -1
+    /// Connects started (a static listener spends at most `retries` + 1).
+    var attempts: Int32 = 0
 
     init(id: UInt64, worker: Worker, listener: ListenerRuntime, clientFD: Int32, peer: SocketAddress?) {
         self.id = id
@@ -172,7 +187,7 @@ final class Session: EventHandler, @unchecked Sendable {
             }
         }
         if state == .established {
-            if startup == nil { pump() } else { startupStep() }
+            if sniffing { startupStep() } else { pump() }
         }
     }
 
@@ -202,10 +217,10 @@ final class Session: EventHandler, @unchecked Sendable {
         }
         let choice = worker.slots.select(for: listener, excluding: triedServers)
         switch choice {
-        case .server(let chosen, let counter):
-            server = chosen
-            serverCounter = counter
-            connect(to: chosen)
+        case .server(let chosen):
+            slot = chosen
+            holdsSlot = true
+            connect(to: chosen.server)
         case .allBusy:
             worker.waitingRoom.enqueue(self)
         case .exhausted:
@@ -256,8 +271,10 @@ final class Session: EventHandler, @unchecked Sendable {
         attempts += 1
         // Addresses left from an earlier server's name belong to that server, never to this one.
         untriedAddresses = []
-        worker.resolve(chosen.endpoint) { [weak self] result in
-            guard let self, self.state == .waiting, self.server == chosen else { return }
+        // Strong, not weak: a weak reference gives every session a side table (32 bytes, kept for
+        // its life). An answer that comes after the end holds the session only until then.
+        worker.resolve(chosen.endpoint) { result in
+            guard self.state == .waiting, self.server == chosen else { return }
             switch result {
             case .success(let addresses) where !addresses.isEmpty:
                 // Every address of the name is tried in turn before the server counts as unreachable.
@@ -320,7 +337,7 @@ final class Session: EventHandler, @unchecked Sendable {
             countedLive = true
         }
         armTimer(idleDeadline())
-        if startup != nil { startupConnected() } else { pump() }
+        if sniffing { startupConnected() } else { pump() }
     }
 
     func connectFailed(_ error: IOErrorDescription) {
@@ -337,12 +354,10 @@ final class Session: EventHandler, @unchecked Sendable {
             triedServers.insert(server.name)
             worker.forgetAddress(server.endpoint)
         }
-        serverCounter?.release()
-        serverCounter = nil
-        server = nil
+        dropServer()
         state = .waiting
         // Static listeners spend `retries` connects; cluster listeners the hold timeout (pickServer).
-        if attempts > listener.configuration.retries && listener.configuration.role == .static {
+        if Int(attempts) > listener.configuration.retries && listener.configuration.role == .static {
             end(.connectFailed(error.text))
             return
         }
@@ -373,7 +388,8 @@ final class Session: EventHandler, @unchecked Sendable {
                 return
             }
             if up.yielded || down.yielded {
-                worker.loop.executeSoon { [weak self] in self?.pump() }
+                // Strong (no side table, see connect(to:)); pump() does nothing once ended.
+                worker.loop.executeSoon { self.pump() }
             }
         } catch {
             end(.error(error.description))
@@ -388,17 +404,21 @@ final class Session: EventHandler, @unchecked Sendable {
 
     /// Makes sure the session's single timer fires no later than `deadline`.
     func armTimer(_ deadline: UInt64) {
+        // An ended session has nothing left to time (and its timer must not outlive it: unowned).
+        if state == .closed { return }
         if timer != nil && timerDeadline <= deadline { return }
         if let timer { worker.loop.cancel(timer) }
         timerDeadline = deadline
-        timer = worker.loop.schedule(atNanoseconds: deadline) { [weak self] in self?.timerFired() }
+        // unowned, not weak (no side table, see connect(to:)): end() cancels the timer before the
+        // worker lets the session go, so it never fires for a freed one.
+        timer = worker.loop.schedule(atNanoseconds: deadline) { [unowned self] in self.timerFired() }
     }
 
     private func timerFired() {
         timer = nil
         timerDeadline = .max
         let now = worker.loop.now
-        if startup != nil {
+        if sniffing {
             // First-packet, answer and refusal deadlines are the machine's.
             startupTimerFired()
         }
@@ -449,10 +469,11 @@ final class Session: EventHandler, @unchecked Sendable {
     /// (``beginRefusal(_:)``), then ends with the same reason.
     func end(_ reason: SessionEnd) {
         guard state != .closed else { return }
-        if state == .waiting, let startup, startup.mayRefuse, beginRefusal(reason) { return }
+        if state == .waiting, startupMayRefuse, beginRefusal(reason) { return }
         let wasEstablished = state == .established
         state = .closed
         startup = nil
+        startupPending = false
         if let cancelKey { worker.cancelTable.remove(cancelKey, session: id) }
         if let timer { worker.loop.cancel(timer) }
         timer = nil
@@ -463,9 +484,20 @@ final class Session: EventHandler, @unchecked Sendable {
         if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
         upstream.releaseAll(pools: pools)
         downstream.releaseAll(pools: pools)
-        serverCounter?.release()
-        serverCounter = nil
+        releaseSlot()
         worker.sessionEnded(self, reason: reason, wasEstablished: wasEstablished)
+    }
+
+    /// Gives back the server's place (its `server_maxconn` count); the server stays named (logs).
+    private func releaseSlot() {
+        if holdsSlot { slot?.shared.release() }
+        holdsSlot = false
+    }
+
+    /// Gives back the server's place and forgets the server.
+    func dropServer() {
+        releaseSlot()
+        slot = nil
     }
 
     /// Closes the server socket: with an RST when `abort` is set (a demoted node must not keep our

@@ -299,6 +299,66 @@ struct StartupMachineTests {
         #expect(asked == 1)
     }
 
+    @Test func firstActionsAreWhatAFreshMachineStartsWith() {
+        for atOnce in [false, true] {
+            let machine = StartupMachine(now: 7 * second, choosesServerAtOnce: atOnce, answerTimeout: answerTimeout)
+            #expect(StartupMachine.firstActions(now: 7 * second, choosesServerAtOnce: atOnce) == machine.start())
+        }
+        #expect(StartupMachine.firstPacketDeadline(madeAt: 7 * second) == 7 * second + firstPacketDeadline)
+    }
+
+    /// What the session relies on to make its machine only when the first event that needs it
+    /// arrives: a machine made then, from the accept time, and told of the node connected since,
+    /// acts as one made at accept that also saw the quiet events (connects, detaches, early timers).
+    @Test(arguments: [false, true])
+    func aMachineMadeLateActsAsOneMadeAtAccept(connected: Bool) {
+        let quiet: [(StartupMachine.Event, UInt64)] =
+            connected
+            ? [(.connected, 0), (.timer, 4 * second), (.detached, 4 * second), (.connected, 5 * second), (.timer, 6 * second)]
+            : [(.timer, 4 * second), (.connected, 5 * second), (.detached, 5 * second), (.timer, 6 * second)]
+        let sslRequest = PostgresMessages.sslRequest
+        let continuations: [[(StartupMachine.Event, UInt64)]] = [
+            [(.clientBytes(startup), 7 * second), (.sentToServer(startup.count), 7 * second), (.serverBytes(md5Request), 8 * second)],
+            [(.clientBytes(Array(startup[0..<5])), 7 * second), (.clientBytes(Array(startup[5...])), 7 * second)],
+            [(.clientBytes(cancel), 7 * second)],
+            [(.clientBytes(httpRequest), 7 * second), (.sentToServer(httpRequest.count), 7 * second)],
+            [(.clientBytes(sslRequest), 7 * second), (.sentToServer(sslRequest.count), 7 * second), (.serverBytes([UInt8(ascii: "S")]), 7 * second)],
+            [(.serverBytes(httpRequest), 7 * second)],
+            [(.serverEndOfFile, 7 * second)],
+            [(.timer, firstPacketDeadline)],
+            [(.clientEndOfFile, 7 * second)],
+            [(.clientHungUp, 7 * second)],
+            [(.clientFailed("reset"), 7 * second)],
+            [(.serverFailed("reset"), 7 * second)],
+            [(.refuse(.noBackend("none"), errorResponse: refusalError), 7 * second), (.clientBytes(startup), 7 * second)],
+        ]
+        for (index, continuation) in continuations.enumerated() {
+            let early = StartupMachine(now: 0, choosesServerAtOnce: connected, answerTimeout: answerTimeout)
+            _ = early.start()
+            for (event, at) in quiet { _ = early.handle(event, now: at, canReplay: true) }
+            let late = StartupMachine(now: 0, choosesServerAtOnce: connected, answerTimeout: answerTimeout)
+            if connected { #expect(late.handle(.connected, now: 7 * second, canReplay: true) == []) }
+            for (scripted, at) in continuation {
+                // A write reports what the outbox held (nothing, while no node is connected).
+                var event = scripted
+                if case .sentToServer = scripted {
+                    guard !early.bytesForServer.isEmpty else { continue }
+                    event = .sentToServer(early.bytesForServer.count)
+                }
+                let expected = early.handle(event, now: at, canReplay: true)
+                #expect(late.handle(event, now: at, canReplay: true) == expected, "continuation \(index): \(event)")
+                #expect(late.bytesForServer == early.bytesForServer, "continuation \(index)")
+                #expect(late.bytesForClient == early.bytesForClient, "continuation \(index)")
+                #expect(late.flushableToClient == early.flushableToClient, "continuation \(index)")
+                #expect(late.readsClient == early.readsClient, "continuation \(index)")
+                #expect(late.readsServer == early.readsServer, "continuation \(index)")
+                #expect(late.mayRefuse == early.mayRefuse, "continuation \(index)")
+                #expect(late.mayMoveToAnotherNode == early.mayMoveToAnotherNode, "continuation \(index)")
+                #expect(late.isFinished == early.isFinished, "continuation \(index)")
+            }
+        }
+    }
+
     @Test func aFinishedMachineIgnoresEveryLaterEvent() {
         let machine = StartupMachine(now: 0, choosesServerAtOnce: false, answerTimeout: answerTimeout)
         _ = machine.start()

@@ -3,8 +3,13 @@
 /// and keeps the bytes to send each way. It holds no descriptor and makes no call: table-tested
 /// without sockets.
 ///
-/// The session allocates it at accept and drops it at ``Action/handOff`` (or at the end), so an
-/// idle session keeps none of it and the pumps pay nothing for it. Confined to its session's loop.
+/// A session needs it only once something happens that it must judge, and drops it at
+/// ``Action/handOff`` (or at the end), so an idle session keeps none of it and the pumps pay nothing
+/// for it. Until the first bytes, end of file, failure, hang-up or refusal, a machine's state
+/// depends only on when it was made and whether a node is connected (a timer before the first-packet
+/// deadline, ``Event/connected`` and ``Event/detached`` change nothing else): so a session may act on
+/// ``firstActions(now:choosesServerAtOnce:)`` at accept and make the machine later, with the same
+/// `now`, telling it ``Event/connected`` if a node is connected by then. Confined to its session's loop.
 ///
 /// Bytes to send are not actions but an outbox: ``bytesForServer`` and the first
 /// ``flushableToClient`` bytes of ``bytesForClient``. The session writes what the socket takes and
@@ -178,13 +183,27 @@ public final class StartupMachine {
     /// take to answer the start-up sent to it.
     public init(now: UInt64, choosesServerAtOnce: Bool, answerTimeout: UInt64) {
         self.answerTimeout = answerTimeout
-        deadline = now &+ Self.nanoseconds(Self.firstPacketWait)
+        deadline = Self.firstPacketDeadline(madeAt: now)
         serverWanted = choosesServerAtOnce
     }
 
     /// The first actions: arm the first-packet deadline, and choose a server when made to at once.
     public func start() -> [Action] {
         serverWanted ? [.armTimer(deadline), .chooseServer] : [.armTimer(deadline)]
+    }
+
+    /// What ``start()`` returns for a machine made at `now` (`choosesServerAtOnce` as given to
+    /// ``init(now:choosesServerAtOnce:answerTimeout:)``), without making it: a session makes its
+    /// machine only when the first event that needs it arrives.
+    public static func firstActions(now: UInt64, choosesServerAtOnce: Bool) -> [Action] {
+        let deadline = firstPacketDeadline(madeAt: now)
+        return choosesServerAtOnce ? [.armTimer(deadline), .chooseServer] : [.armTimer(deadline)]
+    }
+
+    /// When a machine made at `now` stops waiting for the client's first packet (a timer firing
+    /// before it changes nothing but re-arming it).
+    public static func firstPacketDeadline(madeAt now: UInt64) -> UInt64 {
+        now &+ nanoseconds(firstPacketWait)
     }
 
     // MARK: - What the session may do
