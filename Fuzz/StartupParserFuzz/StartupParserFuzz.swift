@@ -1,4 +1,4 @@
-// libFuzzer harness for the PostgreSQL start-up parsers. Built by scripts/fuzz-startup.sh together
+// libFuzzer harness for the PostgreSQL start-up parsers. Built by scripts/fuzz.sh together
 // with Sources/SwitchmanCore/PostgresProtocol/*.swift as one module (no SwiftPM, no Yams).
 //
 // Every input goes through the client parser whole; its first byte then picks what the server

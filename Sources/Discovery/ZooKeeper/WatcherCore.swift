@@ -196,6 +196,8 @@ final class WatcherCore: @unchecked Sendable {
         close(old)
         condition.lock()
         state.stopped = true
+        // The Thread holds the closure that holds self: let go of it, or neither is ever freed.
+        thread = nil
         condition.broadcast()
         condition.unlock()
     }

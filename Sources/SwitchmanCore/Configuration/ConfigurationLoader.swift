@@ -80,7 +80,10 @@ public enum ConfigurationLoader {
         func located(_ problem: String, _ mark: Mark, _ context: YamlError.Context?) -> ConfigurationError {
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line))" }
-            return ConfigurationError(file: file, line: mark.line, key: "", message: message)
+            // Past the end of a text without a final newline, libyaml counts one line more than it has.
+            // (Its line breaks: LF, CR, CR LF, NEL, LS, PS; "\r\n" is one Character.)
+            let lastLine = yaml.reduce(1) { ["\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"].contains($1) ? $0 + 1 : $0 }
+            return ConfigurationError(file: file, line: min(mark.line, lastLine), key: "", message: message)
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),

@@ -1,0 +1,30 @@
+import Testing
+
+@testable import SwitchmanCore
+
+/// A YAML syntax error found at the end of the text names a line the file has (found by
+/// Fuzz/ConfigurationFuzz: without a final newline, libyaml puts the end one line past the last).
+struct ConfigurationSyntaxErrorLineTests {
+    @Test("a YAML error at the end of a file without a final newline names the file's last line")
+    func syntaxErrorAtTheEndNamesTheLastLine() {
+        let yaml = "listeners:\n  -x:\n  -)raw"
+        #expect(throws: ConfigurationError.self) {
+            _ = try ConfigurationLoader.parse(yaml: yaml, file: "proxy.conf", environment: [:])
+        }
+        do {
+            _ = try ConfigurationLoader.parse(yaml: yaml, file: "proxy.conf", environment: [:])
+        } catch {
+            #expect(error.line == 3, "\(error)")
+        }
+    }
+
+    @Test("a YAML error in a file with CR line ends names its line, as a YAML reader counts them")
+    func syntaxErrorInACRFileNamesItsLine() {
+        do {
+            _ = try ConfigurationLoader.parse(yaml: "listeners:\r  -x:\r  -)raw\r", file: "proxy.conf", environment: [:])
+            Issue.record("parsed")
+        } catch {
+            #expect(error.line == 4, "\(error)")
+        }
+    }
+}
