@@ -58,7 +58,7 @@ private func check(_ error: ConfigurationError, yaml: String, environment: [Stri
     if error.file == "environment" {
         require(error.line == nil, "an environment error with a line")
         require(environment[error.key] != nil, "environment error names \(error.key), not a variable given")
-        require(error.description.hasPrefix("environment: \(error.key): "), error.description)
+        require(startsWith(error.description, "environment: \(error.key): "), error.description)
         return
     }
     require(error.file == file, "error names file \(error.file)")
@@ -66,10 +66,16 @@ private func check(_ error: ConfigurationError, yaml: String, environment: [Stri
     let lineCount = yaml.reduce(1) { ["\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"].contains($1) ? $0 + 1 : $0 }
     if let line = error.line {
         require(line >= 1 && line <= lineCount, "line \(line) outside the \(lineCount) lines: \(error)")
-        require(error.description.hasPrefix("\(file):\(line): "), error.description)
+        require(startsWith(error.description, "\(file):\(line): "), error.description)
     } else {
-        require(error.description.hasPrefix("\(file): "), error.description)
+        require(startsWith(error.description, "\(file): "), error.description)
     }
+}
+
+/// A byte-wise prefix test: `hasPrefix` compares grapheme clusters, and a key that starts with a
+/// combining mark joins the space before it into one cluster, so the message's prefix would not match.
+private func startsWith(_ text: String, _ prefix: String) -> Bool {
+    text.utf8.starts(with: prefix.utf8)
 }
 
 /// `precondition` that prints its message in an optimized build too (then aborts for libFuzzer).
