@@ -28,7 +28,8 @@ for dir in Fuzz/*Fuzz/; do
     all_targets+=("${name%Fuzz}")
 done
 seconds="${1:-60}"
-[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: seconds must be a number, got '$seconds'" >&2; exit 2; }
+# At least 1: libFuzzer reads -max_total_time=0 as "no limit".
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 ]] || { echo "fuzz.sh: seconds must be a whole number ≥ 1, got '$seconds'" >&2; exit 2; }
 shift || true
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
