@@ -27,18 +27,10 @@ public struct SQLPromotionCheck: PromotionCheck {
         let run = CheckRun(completion: completion)
         let endpoint = member.endpoint
         let (loop, credentials) = (self.loop, self.credentials)
-        if let literal = SocketAddress(literal: endpoint.host, port: endpoint.port) {
-            run.probe(loop: loop, endpoint: endpoint, address: literal, credentials: credentials)
-        } else {
-            resolver.resolve(host: endpoint.host, port: endpoint.port, on: loop) { result in
-                switch result {
-                case .success(let addresses) where !addresses.isEmpty:
-                    run.probe(loop: loop, endpoint: endpoint, address: addresses[0], credentials: credentials)
-                case .success:
-                    run.finish(.failed("\(endpoint.host): no address"))
-                case .failure(let error):
-                    run.finish(.failed(error.description))
-                }
+        resolver.firstAddress(host: endpoint.host, port: endpoint.port, on: loop) { result in
+            switch result {
+            case .success(let address): run.probe(loop: loop, endpoint: endpoint, address: address, credentials: credentials)
+            case .failure(let failure): run.finish(.failed(failure.message))
             }
         }
         return { run.cancel() }

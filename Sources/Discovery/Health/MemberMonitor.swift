@@ -291,32 +291,10 @@ final class MemberChecker {
         timer = loop.schedule(after: fast ? credentials.fastInterval : credentials.interval) { [weak self] in self?.tick() }
     }
 
-    /// `cached`, a literal, or the resolver's first answer, delivered on the loop.
+    /// `cached`, or the first address of `host`, delivered on the loop.
     private func withAddress(host: String, port: UInt16, cached: SocketAddress?,
                              _ body: @escaping (Result<SocketAddress, LookupFailure>) -> Void) {
         if let cached { return body(.success(cached)) }
-        if let literal = SocketAddress(literal: host, port: port) { return body(.success(literal)) }
-        let deliver = LoopConfined(body)
-        resolver.resolve(host: host, port: port, on: loop) { result in
-            switch result {
-            case .success(let addresses):
-                deliver.value(addresses.first.map { .success($0) } ?? .failure(LookupFailure("\(host): no address")))
-            case .failure(let error):
-                deliver.value(.failure(LookupFailure(error.description)))
-            }
-        }
+        resolver.firstAddress(host: host, port: port, on: loop, body)
     }
-}
-
-/// Why a member's host name gave no address.
-struct LookupFailure: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}
-
-/// A closure handed through the resolver, which answers on the same loop it was asked from.
-private final class LoopConfined<T>: @unchecked Sendable {
-    // @unchecked: created and called on one loop thread only.
-    let value: T
-    init(_ value: T) { self.value = value }
 }
