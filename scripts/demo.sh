@@ -3,11 +3,13 @@
 # cluster (ZooKeeper + two PostgreSQL 15 nodes on 127.0.0.1), write a proxy.conf for each of two
 # Switchman instances and run both in the foreground. Ctrl-C stops them, then the cluster. As root.
 #
-#   scripts/demo.sh [--no-install] [--keep] [DIR]
+#   scripts/demo.sh [--no-install] [--keep] [--any-ports] [DIR]
 #     DIR           where the cluster and proxy.conf live (default: run/demo in the repository, or
 #                   /tmp/switchman-demo when the postgres user cannot enter the repository)
 #     --no-install  skip scripts/install-deps.sh
 #     --keep        leave the cluster running when Switchman exits (stop it: scripts/local-cluster.sh stop DIR/cluster)
+#     --any-ports   free ports drawn at random, not the usual ones below (tests: something else may take
+#                   a well-known port between the probe and Switchman's bind)
 #
 # Two Switchman instances: 5432/5433/7000 and 6432/6433/7001 (writes/reads/stats) when free, else free
 # ones; all printed, with the libpq multi-host form over both, and written to DIR/demo.env.
@@ -18,11 +20,12 @@ SM_SCRIPT=demo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT=$(cd "$SM_LIB_DIR/.." && pwd)
 
-install=1 keep=0 dir=""
+install=1 keep=0 any_ports=0 dir=""
 for arg in "$@"; do
     case "$arg" in
         --no-install) install=0 ;;
         --keep) keep=1 ;;
+        --any-ports) any_ports=1 ;;
         -h|--help) sm_usage "$0"; exit 0 ;;
         -*) sm_die "unknown option $arg (see --help)" ;;
         *) dir=$arg ;;
@@ -69,7 +72,11 @@ source "$CLUSTER/cluster.env"
 
 # Two Switchman instances in front of the same cluster, each on its own ports: no shared state, each
 # follows the leader znode itself, so clients may list both (libpq multi-host).
-mapfile -t ports < <(sm_free_ports 6 5432 5433 7000 6432 6433 7001)
+if (( any_ports )); then
+    mapfile -t ports < <(sm_free_ports 6)
+else
+    mapfile -t ports < <(sm_free_ports 6 5432 5433 7000 6432 6433 7001)
+fi
 write_conf() {  # write_conf N PRIMARY REPLICAS STATS
     cat > "$DIR/proxy-$1.conf" <<CONF
 # written by scripts/demo.sh for the local cluster in $CLUSTER (instance $1 of 2)
@@ -128,6 +135,22 @@ for n in 1 2; do
 done
 tail -n +1 -F "$DIR/switchman-1.log" "$DIR/switchman-2.log" &
 tail_pid=$!
+# An instance that exits at start (a refused configuration or environment, a taken port) says why in
+# its log; the demo stops instead of leaving the other one running alone.
+stats_ports=("$S1" "$S2")
+for n in 1 2; do
+    up=0
+    for _ in $(seq 1 100); do
+        if ! kill -0 "${pids[n-1]}" 2>/dev/null; then break; fi
+        if curl -s -o /dev/null -m 1 "http://127.0.0.1:${stats_ports[n-1]}/health"; then up=1; break; fi
+        sleep 0.1
+    done
+    if (( ! up )); then
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        kill "$tail_pid" 2>/dev/null || true
+        sm_die "instance $n did not start (its stats port ${stats_ports[n-1]} never answered); its log: $DIR/switchman-$n.log"
+    fi
+done
 stop_all() {
     kill -TERM "${pids[@]}" 2>/dev/null || true
 }

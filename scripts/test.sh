@@ -72,7 +72,7 @@ else
 fi
 
 # Tests that need an external tool fail (instead of skipping) when it is missing: CI installs them all.
-export SWITCHMAN_REQUIRE_PROMTOOL=1
+export TEST_REQUIRE_PROMTOOL=1
 step "swift test $*"
 # swift test's own summary stays the last thing printed
 exec swift test --skip-build "$@"

@@ -15,16 +15,30 @@ extension ClusterIntegrationTests {
         let leader = try await fixture.healthyLeader()
         try createTable(on: leader)
         let script = Repository.root.appendingPathComponent("scripts/demo.sh").path
-        var environment = ProcessInfo.processInfo.environment
+        // Switchman refuses SWITCHMAN_* variables it does not know, so the demo gets none of the test
+        // run's, only the binary to run.
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHMAN_") }
         environment["SWITCHMAN_BIN"] = Repository.switchmanBinary
         let demoEnv = fixture.directory + "/demo.env"
         try? FileManager.default.removeItem(atPath: demoEnv)
-        let pid = try Spawn.start(script, ["--no-install", "--keep", fixture.directory], output: fixture.directory + "/demo.out",
+        let pid = try Spawn.start(script, ["--no-install", "--keep", "--any-ports", fixture.directory], output: fixture.directory + "/demo.out",
                                   environment: environment.map { "\($0.key)=\($0.value)" })
         defer {
             kill(pid, SIGTERM)
             _ = Spawn.wait(pid, timeout: .seconds(20))
         }
+        do {
+            try await runDemoExercise(fixture: fixture, leader: leader, demoEnv: demoEnv)
+        } catch {
+            for log in ["demo.out", "switchman-1.log", "switchman-2.log"] {
+                let text = (try? String(contentsOfFile: fixture.directory + "/" + log, encoding: .utf8)) ?? "(none)"
+                print("[integration] the demo failed; last lines of \(log):\n" + text.split(separator: "\n").suffix(40).joined(separator: "\n"))
+            }
+            throw error
+        }
+    }
+
+    private func runDemoExercise(fixture: ClusterFixture, leader: ClusterNode, demoEnv: String) async throws {
         let ports = try await waitUntil("the demo to write \(demoEnv)", timeout: .seconds(60)) { () -> [String: Int]? in
             guard let text = try? String(contentsOfFile: demoEnv, encoding: .utf8) else { return nil }
             var values: [String: Int] = [:]
@@ -36,10 +50,13 @@ extension ClusterIntegrationTests {
         }
         let (primary1, primary2) = (ports["PRIMARY_1"]!, ports["PRIMARY_2"]!)  // present: STATS_2 is written last
         for stats in [ports["STATS_1"]!, ports["STATS_2"]!] {
+            // Each miss throws what it saw, so a timeout names the last answer, not only the wait.
             _ = try await waitUntil("the demo instance with stats port \(stats) to route writes to \(leader.name)", timeout: .seconds(60)) { () -> Bool? in
-                let answer = try? await HTTPGet.get(port: stats, path: "/stats.json")
-                guard let answer, answer.status == 200, let document = try? StatsDocument.decode(answer.body) else { return nil }
-                return document.routesWrites(to: leader.name) ? true : nil
+                let answer = try await HTTPGet.get(port: stats, path: "/stats.json")
+                guard answer.status == 200 else { throw IntegrationError("/stats.json answered \(answer.status)") }
+                let document = try StatsDocument.decode(answer.body)
+                guard document.routesWrites(to: leader.name) else { throw IntegrationError("not yet: \(document.writeRouteSummary)") }
+                return true
             }
         }
         for (index, port) in [primary1, primary2].enumerated() {

@@ -79,10 +79,10 @@ import Testing
 
     static let promtool = TestSupport.which("promtool")
 
-    /// CI sets SWITCHMAN_REQUIRE_PROMTOOL=1: then a missing promtool fails this test instead of skipping it.
-    @Test(.enabled(if: promtool != nil || TestSupport.flag("SWITCHMAN_REQUIRE_PROMTOOL"), "promtool not installed (Debian package prometheus)"))
+    /// CI sets TEST_REQUIRE_PROMTOOL=1: then a missing promtool fails this test instead of skipping it.
+    @Test(.enabled(if: promtool != nil || TestSupport.flag("TEST_REQUIRE_PROMTOOL"), "promtool not installed (Debian package prometheus)"))
     func promtoolAcceptsTheExposition() throws {
-        let promtool = try #require(Self.promtool, "promtool not found on PATH but SWITCHMAN_REQUIRE_PROMTOOL=1")
+        let promtool = try #require(Self.promtool, "promtool not found on PATH but TEST_REQUIRE_PROMTOOL=1")
         for snapshot in [StatsFixtures.cluster, StatsFixtures.staticOnly] {
             let result = try TestSupport.run(promtool, ["check", "metrics"], input: PrometheusText.render(snapshot))
             #expect(result.status == 0, "promtool: \(result.out)\(result.err)")

@@ -83,6 +83,13 @@ struct StatsDocument: Decodable, Sendable {
             && listener("primary")?.route.state == "ready" && listener("primary")?.route.servers == [leader]
     }
 
+    /// The leader and the primary route in a few words, for a wait's error message.
+    var writeRouteSummary: String {
+        let leader = cluster?.leader.map { "\($0.name) (\($0.confirmed ? "confirmed" : "unconfirmed"))" } ?? "none"
+        let route = listener("primary").map { "\($0.route.state) to \($0.route.servers)\($0.route.reason.map { ", \($0)" } ?? "")" } ?? "no primary listener"
+        return "leader \(leader), primary route \(route), ZooKeeper session \(cluster?.zookeeperSession ?? "none")"
+    }
+
     static func decode(_ body: String) throws -> StatsDocument {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
