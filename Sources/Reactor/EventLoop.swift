@@ -217,6 +217,20 @@ public final class EventLoop: @unchecked Sendable {
             }
         }
         runningThread.store(0, ordering: .relaxed)
+        releaseLeftovers()
+    }
+
+    /// A stopped loop lets go of the timers, deferred work and handlers it still held: they would never
+    /// run, and they often hold the loop itself (a pending probe's timeout closure holds the probe,
+    /// which holds the loop), a cycle nothing else would break.
+    private func releaseLeftovers() {
+        // Taken out first and released last: a handler's deinit may call back into the loop (cancel
+        // its timer, deregister), which must not meet the loop's state in the middle of a mutation.
+        let leftovers = (timers: timers, deferred: deferred, handlers: slots.map(\.handler))
+        timers = TimerQueue()
+        deferred = []
+        for i in slots.indices { slots[i].handler = nil }
+        withExtendedLifetime(leftovers) {}
     }
 
     private func runMailbox() {

@@ -359,12 +359,12 @@ final class ProbeHarness {
 
 /// The latest value some thread set, for another to wait on.
 final class Latest<Value>: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = Mutex<Void>(())
-    private var value: Value?
+    // @unchecked: the value lives inside the lock. A ConditionLock, not a Mutex: some values are
+    // loop-bound classes (an HTTPProbe), which Mutex.withLock's `sending` signature refuses.
+    private let value = ConditionLock<Value?>(nil)
 
-    func set(_ newValue: Value) { lock.withLock { _ in value = newValue } }
-    func get() -> Value? { lock.withLock { _ in value } }
+    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+    func get() -> Value? { value.withLock { $0 } }
 }
 
 /// 127.0.0.1:`port` as a probe address.
