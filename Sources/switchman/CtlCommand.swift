@@ -105,8 +105,9 @@ struct CtlCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read --password-file \(file)")
             }
-            let line = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
-            let password = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+            // "\r\n" is one Character in Swift: split on it as well as on a bare LF or CR.
+            let text = String(decoding: data, as: UTF8.self)
+            let password = String(text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).first ?? "")
             guard !password.isEmpty else { throw ValidationError("--password-file \(file): the first line is empty") }
             return password
         }
