@@ -141,6 +141,24 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
+    /// Ends every session open to cluster member `member`, on every loop (an operator's
+    /// `shutdown-sessions`; `detail` says who asked, for the session log). `completion` (on some loop)
+    /// receives how many were ended.
+    public func shutdownSessions(ofMember member: String, detail: String, completion: @escaping @Sendable (Int) -> Void) {
+        let pending = Mutex<(remaining: Int, closed: Int)>((workers.count, 0))
+        for worker in workers {
+            worker.loop.execute {
+                let closed = worker.shutdownSessions(ofMember: member, detail: detail)
+                let total = pending.withLock { state -> Int? in
+                    state.remaining -= 1
+                    state.closed += closed
+                    return state.remaining == 0 ? state.closed : nil
+                }
+                if let total { completion(total) }
+            }
+        }
+    }
+
     /// The current route of every listener.
     public var routes: [String: ListenerRoute] {
         state.withLock { current in

@@ -158,6 +158,14 @@ final class Worker: @unchecked Sendable {
         return closed
     }
 
+    /// Ends this loop's sessions whose server is cluster member `member` (an operator's
+    /// `shutdown-sessions`), whatever listener they came through; returns how many.
+    func shutdownSessions(ofMember member: String, detail: String) -> Int {
+        let targets = sessions.values.filter { $0.server?.name == member && $0.listener.configuration.role != .static }
+        for session in targets { session.end(.operatorShutdown(detail)) }
+        return targets.count
+    }
+
     // MARK: - Sessions
 
     func startSession(on listener: ListenerRuntime, fd: Int32, peer: SocketAddress?) {

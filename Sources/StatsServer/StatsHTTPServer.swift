@@ -14,9 +14,14 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
     /// `snapshotTimeout` for it and then answers 503, so a stuck loop cannot hang `/health`.
     public typealias SnapshotProvider = (@escaping @Sendable (StatsSnapshot) -> Void) -> Void
 
+    /// Performs an authorised runtime control and hands the outcome back on any thread (bounded by
+    /// `snapshotTimeout` like a snapshot; a late outcome is still applied, only its answer is lost).
+    public typealias ControlHandler = (ControlCommand, @escaping @Sendable (ControlOutcome) -> Void) -> Void
+
     private let loop: EventLoop
     private let configuration: StatsRouteConfiguration
     private let provider: SnapshotProvider
+    private let controller: ControlHandler?
     private let logger: Logger
     private let requestTimeout: Duration
     private let snapshotTimeout: Duration
@@ -30,7 +35,8 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
 
     public init(loop: EventLoop, configuration: StatsRouteConfiguration, logger: Logger,
                 requestTimeout: Duration = .seconds(5), snapshotTimeout: Duration = .seconds(2), maxClients: Int = 256,
-                provider: @escaping SnapshotProvider) {
+                controller: ControlHandler? = nil, provider: @escaping SnapshotProvider) {
+        self.controller = controller
         self.loop = loop
         self.configuration = configuration
         self.logger = logger
@@ -79,7 +85,7 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
                 Socket.close(accepted.fd)
                 continue
             }
-            let connection = StatsConnection(fd: accepted.fd, server: self)
+            let connection = StatsConnection(fd: accepted.fd, peer: accepted.peer.map { "\($0)" } ?? "unknown", server: self)
             clients[ObjectIdentifier(connection)] = connection
             connection.start(timeout: requestTimeout)
         }
@@ -91,8 +97,12 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
         clients[ObjectIdentifier(connection)] = nil
     }
 
-    /// Answers `request`: gathers a snapshot (bounded wait) unless the route needs none.
-    fileprivate func respond(to request: HTTPRequest, _ completion: @escaping (HTTPResponse) -> Void) {
+    /// Answers `request`: performs a control, or gathers a snapshot (bounded wait each).
+    fileprivate func respond(to request: HTTPRequest, client: String, _ completion: @escaping (HTTPResponse) -> Void) {
+        if AdminRoutes.handles(request.path) {
+            control(request, client: client, completion)
+            return
+        }
         let box = ResponseBox(completion)
         let answered = AnsweredFlag()
         let timer = loop.schedule(after: snapshotTimeout) {
@@ -109,9 +119,46 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
     }
 }
 
+extension StatsHTTPServer {
+    /// A request under `/admin/`: refused by ``AdminRoutes``, or performed by the controller.
+    fileprivate func control(_ request: HTTPRequest, client: String, _ completion: @escaping (HTTPResponse) -> Void) {
+        let command: ControlCommand
+        switch AdminRoutes.decide(request, admin: configuration.admin, client: client) {
+        case .respond(let response):
+            if response.status == 401 {
+                logger.warning("control refused: wrong or missing credentials", metadata: ["client": "\(client)", "path": "\(request.path)"])
+            }
+            completion(response)
+            return
+        case .perform(let authorised):
+            command = authorised
+        }
+        guard let controller else {
+            completion(AdminRoutes.response(for: .conflict("this process has no controls to apply")))
+            return
+        }
+        let box = ResponseBox(completion)
+        let answered = AnsweredFlag()
+        let timer = eventLoop.schedule(after: snapshotTimeout) { [snapshotTimeout] in
+            guard answered.set() else { return }
+            box.completion(HTTPResponse(status: 503, body: "503 control not confirmed within \(snapshotTimeout.humanReadable); check the page or the log\n"))
+        }
+        let loop = eventLoop
+        controller(command) { outcome in
+            loop.execute {
+                guard answered.set() else { return }
+                loop.cancel(timer)
+                box.completion(AdminRoutes.response(for: outcome))
+            }
+        }
+    }
+}
+
 /// One client of the stats server. Loop-confined; owns its socket.
 private final class StatsConnection: EventHandler {
     private let fd: Int32
+    /// The client's `ip:port`, for the controls' log.
+    private let peer: String
     private unowned let server: StatsHTTPServer
     private var registration: Registration?
     private var parser = HTTPRequestParser()
@@ -122,8 +169,9 @@ private final class StatsConnection: EventHandler {
     private var timer: TimerID?
     private var isClosed = false
 
-    init(fd: Int32, server: StatsHTTPServer) {
+    init(fd: Int32, peer: String, server: StatsHTTPServer) {
         self.fd = fd
+        self.peer = peer
         self.server = server
     }
 
@@ -191,7 +239,7 @@ private final class StatsConnection: EventHandler {
         // would wake the loop on every turn until the answer is ready. Nothing can be done with
         // either before then, so stop watching them.
         if let registration { try? server.eventLoop.modify(fd, registration, events: []) }
-        server.respond(to: request) { [weak self] response in
+        server.respond(to: request, client: peer) { [weak self] response in
             guard let self, !self.isClosed else { return }
             self.busy = false
             // One request per connection keeps the server simple and bounded; browsers reconnect.

@@ -239,12 +239,35 @@ public struct StatsConfiguration: Sendable, Equatable {
     public let refresh: Duration
     /// `user:password` for basic auth on everything but `/health`; `nil` leaves the page open.
     public let auth: String?
+    /// Credentials for the runtime controls (`POST /admin/...`); `nil` turns the controls off.
+    public let admin: StatsAdminConfiguration?
 
-    public init(bind: Endpoint = Endpoint(host: "0.0.0.0", port: 7000), refresh: Duration = .seconds(2), auth: String? = nil) {
+    public init(
+        bind: Endpoint = Endpoint(host: "0.0.0.0", port: 7000), refresh: Duration = .seconds(2), auth: String? = nil,
+        admin: StatsAdminConfiguration? = nil
+    ) {
         self.bind = bind
         self.refresh = refresh
         self.auth = auth
+        self.admin = admin
     }
+}
+
+/// `stats.admin:` — who may use the runtime controls (drain, maint, ready, shutdown-sessions, pause,
+/// resume), with HTTP basic auth.
+public struct StatsAdminConfiguration: Sendable, Equatable {
+    /// The basic-auth user name (no `:`); it is what the log names as the actor.
+    public let user: String
+    /// The password, from `password` or read from `password_file` when the configuration is loaded.
+    public let password: String
+
+    public init(user: String, password: String) {
+        self.user = user
+        self.password = password
+    }
+
+    /// `user:password`, as ``BasicAuth`` compares it.
+    public var credential: String { "\(user):\(password)" }
 }
 
 /// `cluster:` — the Patroni cluster followed through ZooKeeper.

@@ -8,6 +8,10 @@ public struct MemberEligibility: Sendable, Hashable {
         case down = "DOWN"
         /// Healthy enough but kept out by a rule: lag, tag, role, not (yet) the confirmed leader.
         case excluded = "EXCLUDED"
+        /// Drained by an operator: no new sessions, open ones stay.
+        case drain = "DRAIN"
+        /// In maintenance (set by an operator): drained, and not reported DOWN whatever it answers.
+        case maint = "MAINT"
     }
 
     /// The member name.

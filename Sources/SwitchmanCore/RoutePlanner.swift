@@ -14,6 +14,10 @@
 ///   while there is none), `fallback: none` refuses. Reads keep using the last picture while the
 ///   session is reconnecting or expired: only writes fail closed.
 /// - `static` listeners route to their configured servers (generation 0, sessions kept on reload).
+/// - Operator controls (``OperatorControls``): a drained member takes no new replica sessions and keeps
+///   its open ones (`DRAIN`); `maint` is the same but reported `MAINT` whatever its health says. The
+///   leader znode still wins: a drained or maint leader gets the writes, and its row says so. A paused
+///   listener holds new sessions (its servers stay in the route, so open sessions stay).
 public enum RoutePlanner {
     /// Computes every listener's route.
     ///
@@ -23,12 +27,14 @@ public enum RoutePlanner {
     ///   - promotion: the SQL-confirmed leader and how trustworthy the picture is.
     ///   - health: what Switchman's own checks say of each member; `nil` when it runs none (lag then
     ///     comes from ZooKeeper's positions).
+    ///   - controls: what operators set at runtime (drained members, paused listeners).
     ///   - generations: route generations, carried from the previous plan.
     public static func plan(
         listeners: [ListenerConfiguration],
         topology: Topology?,
         promotion: PromotionState,
         health: HealthPicture? = nil,
+        controls: OperatorControls = OperatorControls(),
         generations: inout RouteGenerations
     ) -> RoutePlan {
         let verdict = leaderVerdict(topology: topology, promotion: promotion)
@@ -59,14 +65,18 @@ public enum RoutePlanner {
                     routes[listener.name] = primaryRoute(verdict: verdict, leader: writableLeader)
                 }
                 if let topology {
-                    eligibility[listener.name] = primaryEligibility(topology: topology, verdict: verdict)
+                    eligibility[listener.name] = primaryEligibility(topology: topology, verdict: verdict, controls: controls)
                 }
             case .replica:
                 let (route, rows) = replicaRoute(
-                    listener, topology: topology, verdict: verdict, leader: writableLeader, health: health, generations: &generations
+                    listener, topology: topology, verdict: verdict, leader: writableLeader, health: health, controls: controls,
+                    generations: &generations
                 )
                 routes[listener.name] = route
                 if let rows { eligibility[listener.name] = rows }
+            }
+            if controls.isPaused(listener.name), let route = routes[listener.name] {
+                routes[listener.name] = paused(route)
             }
         }
         let toConfirm: ClusterMember?
@@ -111,6 +121,17 @@ public enum RoutePlanner {
         }
     }
 
+    /// A paused listener's route: new sessions wait; its servers stay, so its open sessions do too.
+    static func paused(_ route: ListenerRoute) -> ListenerRoute {
+        let reason: String
+        switch route.state {
+        case .ready: reason = "paused by an operator"
+        case .hold(let why), .unavailable(let why): reason = "paused by an operator (and \(why))"
+        }
+        return ListenerRoute(state: .hold(reason: reason), servers: route.servers, closesStaleSessions: route.closesStaleSessions,
+                             draining: route.draining)
+    }
+
     static func staticRoute(_ listener: ListenerConfiguration) -> ListenerRoute {
         let servers = listener.servers.map { RouteServer(name: $0.description, endpoint: $0) }
         return ListenerRoute(
@@ -127,15 +148,25 @@ public enum RoutePlanner {
         return ListenerRoute(state: .hold(reason: verdict.holdReason ?? "no writable leader"), servers: [], closesStaleSessions: true)
     }
 
-    static func primaryEligibility(topology: Topology, verdict: LeaderVerdict) -> [MemberEligibility] {
+    static func primaryEligibility(topology: Topology, verdict: LeaderVerdict, controls: OperatorControls) -> [MemberEligibility] {
         topology.members.keys.sorted().map { name in
             let entry = topology.members[name]
+            let admin = controls.state(of: name)
+            if admin == .maint && name != topology.leaderName {
+                return MemberEligibility(member: name, status: .maint, reason: maintReason)
+            }
             if let reason = entry?.invalidReason {
                 return MemberEligibility(member: name, status: .down, reason: "invalid member data: \(reason)")
             }
             if name == topology.leaderName {
                 switch verdict {
-                case .writable: return MemberEligibility(member: name, status: .up)
+                case .writable:
+                    // ZooKeeper's word on roles outranks an operator's drain: the leader takes the writes.
+                    switch admin {
+                    case .ready: return MemberEligibility(member: name, status: .up)
+                    case .drain: return MemberEligibility(member: name, status: .up, reason: "drained, but leader: writes go to it")
+                    case .maint: return MemberEligibility(member: name, status: .up, reason: "in maintenance, but leader: writes go to it")
+                    }
                 case .unconfirmed: return MemberEligibility(member: name, status: .excluded, reason: "not confirmed")
                 case .held(let reason): return MemberEligibility(member: name, status: .excluded, reason: reason)
                 }
@@ -153,6 +184,7 @@ public enum RoutePlanner {
         verdict: LeaderVerdict,
         leader: RouteServer?,
         health: HealthPicture?,
+        controls: OperatorControls = OperatorControls(),
         generations: inout RouteGenerations
     ) -> (ListenerRoute, [MemberEligibility]?) {
         guard let topology else {
@@ -163,7 +195,9 @@ public enum RoutePlanner {
         var eligible: [(name: String, endpoint: Endpoint)] = []
         var lagging: Set<String> = []
         for name in topology.members.keys.sorted() {
-            let (row, keepsSessions) = replicaEligibility(name: name, topology: topology, listener: listener, health: health)
+            let (row, keepsSessions) = operatorOverride(
+                replicaEligibility(name: name, topology: topology, listener: listener, health: health),
+                admin: controls.state(of: name), isLeader: name == topology.leaderName)
             if let member = topology.members[name]?.member {
                 if row.status == .up { eligible.append((name, member.endpoint)) }
                 if keepsSessions { lagging.insert(name) }
@@ -246,6 +280,28 @@ public enum RoutePlanner {
                     !listener.closeOnLag)
         }
         return (MemberEligibility(member: name, status: .up), false)
+    }
+
+    static let maintReason = "in maintenance (set by an operator)"
+
+    /// A replica listener's row with the operator's state applied: `maint` always shows MAINT, `drain`
+    /// turns an UP row into DRAIN (a row already out keeps its reason, noting the drain); either keeps
+    /// the member's open sessions. The leader's row is left alone (the primary listener says it leads).
+    static func operatorOverride(
+        _ computed: (MemberEligibility, keepsSessions: Bool), admin: MemberAdminState, isLeader: Bool
+    ) -> (MemberEligibility, keepsSessions: Bool) {
+        let (row, keepsSessions) = computed
+        if isLeader && row.status == .excluded { return computed }
+        switch admin {
+        case .ready:
+            return computed
+        case .maint:
+            return (MemberEligibility(member: row.member, status: .maint, reason: maintReason), true)
+        case .drain:
+            if row.status == .up { return (MemberEligibility(member: row.member, status: .drain, reason: "drained by an operator"), true) }
+            return (MemberEligibility(member: row.member, status: row.status, reason: (row.reason ?? "") + "; drained by an operator"),
+                    keepsSessions)
+        }
     }
 
     /// Why `tags` do not match a listener's `tags:` filter, or `nil` when they do.

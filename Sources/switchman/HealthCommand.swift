@@ -45,7 +45,7 @@ struct HealthCommand: ParsableCommand {
     }
 }
 
-/// The HTTP/1.0 client behind `switchman health`: blocking sockets bounded by one deadline.
+/// The HTTP/1.0 client behind `switchman health` and `switchman ctl`: blocking sockets bounded by one deadline.
 enum HealthProbe {
     /// Why a probe got no usable answer.
     struct Failure: Error, CustomStringConvertible {
@@ -109,6 +109,11 @@ enum HealthProbe {
 
     /// GET `target.path` within `timeout` seconds (resolution, connect, request and answer together).
     static func get(_ target: Target, timeout: Double) throws -> Answer {
+        try request("GET", target, timeout: timeout)
+    }
+
+    /// `method` (GET, or POST with an empty body) of `target.path` within `timeout` seconds.
+    static func request(_ method: String, _ target: Target, timeout: Double) throws -> Answer {
         let deadline = monotonicSeconds() + timeout
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -126,7 +131,7 @@ enum HealthProbe {
             do {
                 let fd = try connect(address.pointee, deadline: deadline)
                 defer { close(fd) }
-                return try exchange(fd, target: target, deadline: deadline)
+                return try exchange(fd, method: method, target: target, deadline: deadline)
             } catch let failure as Failure {
                 lastError = failure
             }
@@ -160,9 +165,10 @@ enum HealthProbe {
         return fd
     }
 
-    private static func exchange(_ fd: Int32, target: Target, deadline: Double) throws -> Answer {
+    private static func exchange(_ fd: Int32, method: String, target: Target, deadline: Double) throws -> Answer {
         let hostHeader = target.host.contains(":") ? "[\(target.host)]:\(target.port)" : "\(target.host):\(target.port)"
-        var request = "GET \(target.path) HTTP/1.0\r\nHost: \(hostHeader)\r\nUser-Agent: switchman-health\r\nConnection: close\r\n"
+        var request = "\(method) \(target.path) HTTP/1.0\r\nHost: \(hostHeader)\r\nUser-Agent: switchman-health\r\nConnection: close\r\n"
+        if method == "POST" { request += "Content-Length: 0\r\n" }
         if let credentials = target.credentials {
             request += "Authorization: Basic \(Data(credentials.utf8).base64EncodedString())\r\n"
         }

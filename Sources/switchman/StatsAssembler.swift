@@ -141,6 +141,7 @@ final class StatsAssembler: Sendable {
                     sessionsRefused: c.noBackend, cancelRequestsForwarded: c.cancelRequestsForwarded,
                     sessionsPerSecond: rates.sessions.rate(now: second), bytesInPerSecond: rates.bytesIn.rate(now: second),
                     bytesOutPerSecond: rates.bytesOut.rate(now: second)))
+                listeners[listeners.count - 1].paused = cluster?.pausedListeners.contains(listener.name) ?? false
                 if listener.role == .static {
                     for server in listener.servers {
                         let key = ServerKey(staticServer: server)

@@ -59,9 +59,12 @@ final class Supervisor {
             configuration: configuration, configPath: configPath, runtime: runtime, coordinator: coordinator, group: group)
         self.assembler = assembler
         // The stats server shares the last loop: the coordinator and its SQL probes live on the first.
+        let controls = ControlDispatcher(runtime: runtime, coordinator: coordinator, logger: Logger(label: "switchman.control"))
         statsServer = StatsHTTPServer(
             loop: group.loops[group.loops.count - 1], configuration: StatsRouteConfiguration(configuration.stats),
-            logger: Logger(label: "switchman.stats")) { completion in assembler.snapshot(completion) }
+            logger: Logger(label: "switchman.stats"),
+            controller: configuration.stats.admin == nil ? nil : { command, completion in controls.perform(command, completion: completion) }
+        ) { completion in assembler.snapshot(completion) }
         logger.info("switchman \(SwitchmanVersion.current) starting: \(threads) event loop(s), config \(configPath)")
     }
 

@@ -8,7 +8,7 @@ struct SwitchmanCommand: ParsableCommand {
         commandName: "switchman",
         abstract: "A TCP proxy that follows a Patroni PostgreSQL cluster's leader through ZooKeeper.",
         version: SwitchmanVersion.current,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, HealthCommand.self],
+        subcommands: [RunCommand.self, CheckConfigCommand.self, HealthCommand.self, CtlCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 

@@ -44,7 +44,7 @@ import Testing
         ("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505),
         ("GET / HTTQ/1.1\r\nHost: h\r\n\r\n", 400),
         ("GET / http/1.1\r\nHost: h\r\n\r\n", 400),
-        ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", 405),
+        ("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", 405),
         ("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", 405),
         ("get / HTTP/1.1\r\nHost: h\r\n\r\n", 405),  // methods are case-sensitive
         ("G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),

@@ -25,7 +25,30 @@ import Testing
         return s
     }()
 
-    static let snapshots = [StatsFixtures.cluster, StatsFixtures.staticOnly, failover, unconfirmed]
+    /// An operator paused the primary port, drained one member and put another in maintenance.
+    static let controlled: StatsSnapshot = {
+        var s = StatsFixtures.cluster
+        s.listeners[0].paused = true
+        s.listeners[0].routeState = .hold(reason: "paused by an operator")
+        s.members[0].adminState = .drain
+        s.members[0].statusReason = "primary: drained, but leader: writes go to it"
+        s.members[1].adminState = .maint
+        s.members[1].status = .maint
+        return s
+    }()
+
+    static let snapshots = [StatsFixtures.cluster, StatsFixtures.staticOnly, failover, unconfirmed, controlled]
+
+    @Test("the page shows a paused listener, the operator's member states and the leader-wins reason")
+    func pageShowsOperatorState() {
+        let page = StatsHTML.render(Self.controlled, refresh: .seconds(2))
+        #expect(page.contains("<span class=\"chip warn\">paused</span>"))
+        #expect(page.contains("<span class=\"chip warn\">admin: drain</span>"))
+        #expect(page.contains("<span class=\"chip warn\">MAINT</span>"))
+        #expect(page.contains("drained, but leader: writes go to it"))
+        let plain = StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2))
+        #expect(!plain.contains("<span class=\"chip warn\">admin: "))
+    }
 
     @Test func textFromZooKeeperIsEscapedEverywhere() {
         let page = StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2))

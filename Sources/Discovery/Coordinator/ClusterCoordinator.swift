@@ -33,6 +33,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
     var confirmedAt: Double?
     private var generations = RouteGenerations()
     private var plan: RoutePlan?
+    /// Drained members and paused listeners, as operators set them (``control(_:completion:)``).
+    private(set) var controls = OperatorControls()
 
     /// Confirms each new leader over SQL before writes go to it (set in init: it calls back here).
     private var confirmer: PromotionConfirmer!
@@ -233,7 +235,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
             verifiedThroughDCSLoss: verifiesThroughDCSLoss && dcsLost)
         let fresh = RoutePlanner.plan(
             listeners: listeners, topology: topology, promotion: promotion, health: memberChecks == nil ? nil : healthPicture,
-            generations: &generations)
+            controls: controls, generations: &generations)
         let changed = plan?.routes != fresh.routes
         plan = fresh
         trackMemberStatus(fresh)
@@ -291,6 +293,60 @@ public final class ClusterCoordinator: @unchecked Sendable {
             ])
     }
 
+    // MARK: - Operator controls
+
+    /// Applies an operator's drain, maint, ready, pause or resume (from any thread): re-plans at once
+    /// and records who did what. `shutdown-sessions` is the data plane's: it only checks the member
+    /// exists here. `completion` runs on the coordinator's loop.
+    public func control(_ command: ControlCommand, completion: @escaping @Sendable (ControlOutcome) -> Void) {
+        loop.execute { completion(self.applyControl(command)) }
+    }
+
+    private func applyControl(_ command: ControlCommand) -> ControlOutcome {
+        let now = SystemClock.wallSeconds()
+        switch command.target {
+        case .member(let name):
+            // A member that left the picture while drained can still be set back to ready.
+            guard topology?.members[name] != nil || controls.members[name] != nil else {
+                let known = (topology?.members.keys.sorted() ?? []).joined(separator: ", ")
+                return .notFound("no member \(name) in cluster \(cluster.scope) (members: \(known.isEmpty ? "none seen yet" : known))")
+            }
+            let state: MemberAdminState
+            switch command.action {
+            case .drain: state = .drain
+            case .maint: state = .maint
+            case .ready: state = .ready
+            case .shutdownSessions: return .done("member \(name) exists")
+            case .pause, .resume: return .conflict("\(command.action.rawValue) applies to listeners, not members")
+            }
+            let previous = controls.set(state, for: name)
+            replan()
+            var message = "member \(name): \(state.rawValue) (was \(previous.rawValue))"
+            if state != .ready && name == leaderName {
+                message += "; it is the leader: writes still go to it"
+            }
+            record(.backendStatus, "operator \(command.user) from \(command.client): \(message)", now: now)
+            return .done(message)
+        case .listener(let name):
+            guard listeners.contains(where: { $0.name == name }) else {
+                return .notFound("no listener \(name) (listeners: \(listeners.map(\.name).joined(separator: ", ")))")
+            }
+            let pause: Bool
+            switch command.action {
+            case .pause: pause = true
+            case .resume: pause = false
+            default: return .conflict("\(command.action.rawValue) applies to members, not listeners")
+            }
+            let was = controls.setPaused(pause, listener: name)
+            replan()
+            let message = pause
+                ? "listener \(name): paused\(was ? " (already)" : ""); new connections are held up to \(cluster.holdTimeout.humanReadable)"
+                : "listener \(name): resumed\(was ? "" : " (was not paused)"); held connections go through"
+            record(.listener, "operator \(command.user) from \(command.client): \(message)", now: now)
+            return .done(message)
+        }
+    }
+
     // MARK: - Stats
 
     private func trackMemberStatus(_ plan: RoutePlan) {
@@ -306,8 +362,9 @@ public final class ClusterCoordinator: @unchecked Sendable {
         }
     }
 
-    /// One status per member: UP when some cluster listener routes to it, DOWN when any listener
-    /// finds it unusable, otherwise EXCLUDED, with every listener's reason.
+    /// One status per member: UP when some cluster listener routes to it, else MAINT when an operator
+    /// said so, DOWN when any listener finds it unusable, DRAIN when drained, otherwise EXCLUDED, with
+    /// every listener's reason.
     private func memberRows(_ plan: RoutePlan) -> [(name: String, status: BackendStatus, reason: String?)] {
         var byMember: [String: [(String, MemberEligibility)]] = [:]
         for (listener, rows) in plan.eligibility {
@@ -317,7 +374,9 @@ public final class ClusterCoordinator: @unchecked Sendable {
             let rows = byMember[name]!.sorted { $0.0 < $1.0 }
             let status: BackendStatus
             if rows.contains(where: { $0.1.status == .up }) { status = .up }
+            else if rows.contains(where: { $0.1.status == .maint }) { status = .maint }
             else if rows.contains(where: { $0.1.status == .down }) { status = .down }
+            else if rows.contains(where: { $0.1.status == .drain }) { status = .drain }
             else { status = .excluded }
             let reasons = rows.compactMap { listener, row in row.reason.map { "\(listener): \($0)" } }
             return (name, status, reasons.isEmpty ? nil : reasons.joined(separator: "; "))
@@ -385,13 +444,15 @@ public final class ClusterCoordinator: @unchecked Sendable {
                     checkFailuresTotal: healthPicture.members[name]?.check.failuresTotal ?? 0,
                     tags: tags, isLeader: name == leaderName, status: row?.status ?? .excluded, statusReason: row?.reason,
                     lastStatusChange: memberStatus[name]?.since, checks: checks))
+                members[members.count - 1].adminState = controls.state(of: name)
             case .invalid(let reason):
                 members.append(MemberStats(
                     name: name, address: nil, isLeader: name == leaderName, status: .excluded,
                     statusReason: "invalid member data: \(reason)", lastStatusChange: memberStatus[name]?.since, checks: checks))
+                members[members.count - 1].adminState = controls.state(of: name)
             }
         }
-        return ClusterView(cluster: stats, members: members, events: events)
+        return ClusterView(cluster: stats, members: members, events: events, pausedListeners: controls.pausedListeners)
     }
 }
 
@@ -403,6 +464,8 @@ public struct ClusterView: Sendable {
     public let members: [MemberStats]
     /// Recent events, newest first.
     public let events: [StatsEvent]
+    /// Listeners an operator paused.
+    public var pausedListeners: Set<String> = []
 }
 
 private func format3(_ value: Double) -> String {

@@ -1,6 +1,6 @@
 /// A request the stats server accepts, as the parser delivers it.
 public struct HTTPRequest: Sendable, Equatable {
-    /// `GET` or `HEAD` (the parser answers every other method with 405).
+    /// `GET`, `HEAD` or `POST` (the parser answers every other method with 405).
     public let method: HTTPMethod
     /// The path part of the request target, exactly as sent (not percent-decoded), starting with `/`.
     public let path: String
@@ -44,6 +44,8 @@ public enum HTTPMethod: String, Sendable, Equatable, CaseIterable {
     case get = "GET"
     /// `HEAD`: the same status and headers as `GET`, no body.
     case head = "HEAD"
+    /// `POST`: the runtime controls only (`/admin/...`); every other path answers 405.
+    case post = "POST"
 }
 
 /// The protocol versions the parser accepts.

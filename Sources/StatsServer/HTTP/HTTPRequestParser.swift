@@ -5,8 +5,8 @@
 /// of the request line; no obsolete line folding; no blank before a header's colon; no control
 /// bytes; `Transfer-Encoding` and repeated or malformed `Content-Length` refused (request smuggling);
 /// a single `Host` required on HTTP/1.1. Lenient where it is harmless: a bare LF ends a line,
-/// empty lines before the request line are skipped, and a small body sent with a GET is read and
-/// dropped. Work per byte is constant, so a client trickling bytes costs nothing but its buffer.
+/// empty lines before the request line are skipped, and a small body (with a GET, or a control's
+/// POST) is read and dropped. Work per byte is constant, so a client trickling bytes costs nothing but its buffer.
 ///
 /// After an `.error` the parser stays failed: the connection must be closed.
 public struct HTTPRequestParser: Sendable {

@@ -8,17 +8,20 @@ public struct StatsRouteConfiguration: Sendable, Equatable {
     public var auth: String?
     /// A loop whose last heartbeat is older than this many seconds makes `/health` answer 503.
     public var heartbeatTimeout: Double
+    /// The runtime controls' credentials (``AdminRoutes``); `nil`: the controls are off.
+    public var admin: StatsAdminConfiguration?
 
     /// Creates a configuration.
-    public init(refresh: Duration = .seconds(2), auth: String? = nil, heartbeatTimeout: Double = 5) {
+    public init(refresh: Duration = .seconds(2), auth: String? = nil, heartbeatTimeout: Double = 5, admin: StatsAdminConfiguration? = nil) {
         self.refresh = refresh
         self.auth = auth
         self.heartbeatTimeout = heartbeatTimeout
+        self.admin = admin
     }
 
     /// The router configuration for a `stats:` section.
     public init(_ stats: StatsConfiguration, heartbeatTimeout: Double = 5) {
-        self.init(refresh: stats.refresh, auth: stats.auth, heartbeatTimeout: heartbeatTimeout)
+        self.init(refresh: stats.refresh, auth: stats.auth, heartbeatTimeout: heartbeatTimeout, admin: stats.admin)
     }
 }
 
@@ -35,6 +38,9 @@ public struct StatsRouteConfiguration: Sendable, Equatable {
 /// | `/ready` | `/primary` when a primary-role listener exists, else 200 when any listener is ready |
 /// | anything else | 404 |
 ///
+/// Paths under `/admin/` are the runtime controls: ``AdminRoutes``, with their own credentials. Every
+/// other path takes GET and HEAD only (405 for POST).
+///
 /// With `auth` set, every path but `/health` needs it (401 with `WWW-Authenticate` otherwise, also
 /// for unknown paths, so they reveal nothing). Probe bodies are one line of text ending in `\n`.
 public enum StatsRoutes {
@@ -50,6 +56,10 @@ public enum StatsRoutes {
         }
         if let expected = configuration.auth, !BasicAuth.matches(header: request.header("Authorization"), expected: expected) {
             return HTTPResponse(status: 401, headers: [HTTPHeader("WWW-Authenticate", BasicAuth.challenge)], body: "401 Unauthorized\n")
+        }
+        if request.method == .post {
+            return HTTPResponse(status: 405, headers: [HTTPHeader("Allow", "GET, HEAD")],
+                                body: "405 Method Not Allowed: only the controls under /admin/ take POST\n")
         }
         switch request.path {
         case "/":

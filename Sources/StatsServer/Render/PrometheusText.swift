@@ -111,6 +111,9 @@ public enum PrometheusText {
             }
         )
         out.family("switchman_listener_route_servers", .gauge, "Servers the current route may connect to.", each { String($0.routeServers.count) })
+        out.family(
+            "switchman_listener_paused", .gauge, "Whether an operator paused the listener (new connections are held).",
+            each { $0.paused ? "1" : "0" })
         out.family("switchman_listener_sessions", .gauge, "Sessions open now.", each { String($0.sessionsCurrent) })
         out.family(
             "switchman_listener_sessions_limit", .gauge, "Per-listener session limit (absent when only the global maxconn applies).",
@@ -151,9 +154,15 @@ public enum PrometheusText {
             ms.map { (id($0) + [("address", $0.address ?? ""), ("role", $0.role ?? ""), ("state", $0.state ?? "")], "1") }
         )
         out.family(
-            "switchman_member_status", .gauge, "Backend status: 1 for the current one (up, down, excluded), 0 for the others.",
+            "switchman_member_status", .gauge, "Backend status: 1 for the current one (up, down, excluded, drain, maint), 0 for the others.",
             ms.flatMap { m in
                 BackendStatus.allCases.map { (id(m) + [("status", $0.rawValue.lowercased())], m.status == $0 ? "1" : "0") }
+            }
+        )
+        out.family(
+            "switchman_member_admin_state", .gauge, "What an operator set for a cluster member: 1 for the current state (ready, drain, maint), 0 for the others.",
+            ms.filter { $0.listener == nil }.flatMap { m in
+                MemberAdminState.allCases.map { (id(m) + [("state", $0.rawValue)], m.adminState == $0 ? "1" : "0") }
             }
         )
         out.family("switchman_member_leader", .gauge, "Whether the leader znode names this member.", each { $0.isLeader ? "1" : "0" })

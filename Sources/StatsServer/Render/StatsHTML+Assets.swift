@@ -94,7 +94,7 @@ extension StatsHTML {
     }
     function routeClass(s) { return s === "ready" ? "up" : s === "hold" ? "warn" : "down"; }
     function sessionClass(s) { return s === "connected" ? "up" : (s === "connecting" || s === "reconnecting") ? "warn" : s === "expired" ? "down" : "muted"; }
-    function statusClass(s) { return s === "UP" ? "up" : s === "DOWN" ? "down" : "excl"; }
+    function statusClass(s) { return s === "UP" ? "up" : s === "DOWN" ? "down" : (s === "DRAIN" || s === "MAINT") ? "warn" : "excl"; }
 
     function summary(d) {
       var out, c = d.cluster;
@@ -127,6 +127,7 @@ extension StatsHTML {
         "In", "Out", "In/s", "Out/s", "Conn. errors", "Retries", "Stale closed", "Refused", "Cancels"];
       return table(labels, d.listeners.map(function (l) {
         var route = chip(routeClass(l.route.state), l.route.state), s = l.sessions;
+        if (l.paused) { route += " " + chip("warn", "paused"); }
         if (l.route.servers.length) { route += " → " + esc(l.route.servers.join(", ")); }
         if (l.route.reason !== null) { route += '<div class="reason">' + esc(l.route.reason) + "</div>"; }
         return ["", [["", "<b>" + esc(l.name) + "</b>"], ["", esc(l.bind)], ["", esc(l.role)], ["", route],
@@ -147,6 +148,7 @@ extension StatsHTML {
         if (m.leader) { name += " " + chip("leader", "leader"); }
         if (m.listener !== null) { name += '<div class="reason">static · ' + esc(m.listener) + "</div>"; }
         var status = chip(statusClass(m.status), m.status);
+        if (m.admin_state !== "ready") { status += " " + chip("warn", "admin: " + m.admin_state); }
         if (m.status_reason !== null) { status += '<div class="reason">' + esc(m.status_reason) + "</div>"; }
         var changed = m.last_status_change === null ? NONE :
           '<span title="' + utc(m.last_status_change) + '">' + ago(m.last_status_change, d.generated_at) + "</span>";

@@ -84,6 +84,7 @@ extension StatsHTML {
         case .up: "up"
         case .down: "down"
         case .excluded: "excl"
+        case .drain, .maint: "warn"
         }
     }
 
@@ -123,6 +124,7 @@ extension StatsHTML {
         ]
         let rows = s.listeners.map { l -> (cls: String, cells: [(String, String)]) in
             var route = chip(routeClass(l.routeState.name), l.routeState.name)
+            if l.paused { route += " " + chip("warn", "paused") }
             if !l.routeServers.isEmpty { route += " → " + esc(l.routeServers.joined(separator: ", ")) }
             if let reason = l.routeState.reason { route += "<div class=\"reason\">\(esc(reason))</div>" }
             let sessions = l.sessionsMax.map { "\(l.sessionsCurrent) / \($0)" } ?? String(l.sessionsCurrent)
@@ -161,6 +163,7 @@ extension StatsHTML {
             if m.isLeader { name += " " + chip("leader", "leader") }
             if let listener = m.listener { name += "<div class=\"reason\">static · \(esc(listener))</div>" }
             var status = chip(statusClass(m.status), m.status.rawValue)
+            if m.adminState != .ready { status += " " + chip("warn", "admin: \(m.adminState.rawValue)") }
             if let reason = m.statusReason { status += "<div class=\"reason\">\(esc(reason))</div>" }
             let changed = m.lastStatusChange.map { "<span title=\"\(StatsFormat.utc($0))\">\(ago($0, s.generatedAt))</span>" } ?? none
             let checks = m.checks.isEmpty ? none : m.checks.map { c in

@@ -81,6 +81,7 @@ public enum StatsJSON {
                 ("reason", .string(l.routeState.reason)),
                 ("servers", .array(l.routeServers.map { .string($0) })),
             ])),
+            ("paused", .bool(l.paused)),
             ("sessions", .object([
                 ("current", .integer(Int64(l.sessionsCurrent))),
                 ("max", .integer(l.sessionsMax)),
@@ -117,6 +118,7 @@ public enum StatsJSON {
             ("leader", .bool(m.isLeader)),
             ("status", .string(m.status.rawValue)),
             ("status_reason", .string(m.statusReason)),
+            ("admin_state", .string(m.adminState.rawValue)),
             ("last_status_change", .number(m.lastStatusChange)),
             ("sessions", .object([
                 ("current", .integer(Int64(m.sessionsCurrent))),

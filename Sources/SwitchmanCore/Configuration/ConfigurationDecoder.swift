@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the configuration tree into a `ProxyConfiguration`, checking every value and the rules
 /// that tie values together. Defaults come from the configuration structs' initialisers, never from
 /// here: an absent key takes the value a default-constructed struct has.
@@ -111,8 +113,43 @@ struct ConfigurationDecoder {
         return StatsConfiguration(
             bind: bind,
             refresh: try reader.duration("refresh", atLeast: .milliseconds(100)) ?? defaults.refresh,
-            auth: auth ?? defaults.auth
+            auth: auth ?? defaults.auth,
+            admin: try reader.mapping("admin", known: ConfigurationSchema.statsAdmin).map(decodeStatsAdmin) ?? defaults.admin
         )
+    }
+
+    /// `stats.admin:` — `user` and one of `password` or `password_file` (read now, so a missing file
+    /// stops the start rather than the first control).
+    private func decodeStatsAdmin(_ reader: MappingReader) throws(ConfigurationError) -> StatsAdminConfiguration {
+        guard let user = try reader.string("user") else { throw reader.missing("user") }
+        if user.contains(":") { throw reader.invalid("user", "must not contain : (HTTP basic auth splits user and password there)") }
+        let password = try reader.string("password")
+        let passwordFile = try reader.string("password_file")
+        switch (password, passwordFile) {
+        case (let password?, nil):
+            return StatsAdminConfiguration(user: user, password: password)
+        case (nil, let path?):
+            return StatsAdminConfiguration(user: user, password: try readPasswordFile(path, reader: reader))
+        case (_?, _?):
+            throw reader.invalid("password_file", "give password or password_file, not both")
+        case (nil, nil):
+            throw reader.missing("password", "stats.admin needs password or password_file")
+        }
+    }
+
+    /// The first line of `path`, without its line break; an error at `password_file` when the file
+    /// cannot be read or the line is empty.
+    private func readPasswordFile(_ path: String, reader: MappingReader) throws(ConfigurationError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "no such file"
+            throw reader.invalid("password_file", "\(path): \(why)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw reader.invalid("password_file", "\(path): is not UTF-8 text")
+        }
+        let line = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).first ?? ""
+        guard !line.isEmpty else { throw reader.invalid("password_file", "\(path): the first line (the password) is empty") }
+        return String(line)
     }
 
     /// `user:password` with a non-empty user.

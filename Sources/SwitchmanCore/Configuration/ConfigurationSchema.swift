@@ -16,7 +16,9 @@ enum ConfigurationSchema {
         "max_lag", "fallback", "close_on_lag", "require_streaming", "sync_only", "tags",
     ]
     /// Keys of `stats:`.
-    static let stats = ["bind", "refresh", "auth"]
+    static let stats = ["bind", "refresh", "auth", "admin"]
+    /// Keys of `stats.admin:`.
+    static let statsAdmin = ["user", "password", "password_file"]
     /// Keys of `cluster:`.
     static let cluster = ["scope", "namespace", "zookeeper", "check", "hold_timeout", "hold_max", "on_dcs_loss"]
     /// Keys of `cluster.zookeeper:`.
@@ -34,7 +36,8 @@ enum ConfigurationSchema {
         paths += [["log_sessions"], ["splice"], ["pipe_size"], ["pipe_pool_size"], ["buffer_size"], ["tcp_keepalive"]]
         paths += tcpKeepalive.map { ["tcp_keepalive", $0] }
         paths += [["resolve_ttl"]]
-        paths += stats.map { ["stats", $0] }
+        paths += stats.filter { $0 != "admin" }.map { ["stats", $0] }
+        paths += statsAdmin.map { ["stats", "admin", $0] }
         paths += [["cluster", "scope"], ["cluster", "namespace"]]
         paths += zookeeper.map { ["cluster", "zookeeper", $0] }
         paths += check.map { ["cluster", "check", $0] }

@@ -7,7 +7,9 @@
 /// Values are checked by the same decoder as the file; their errors name the variable.
 enum EnvironmentOverrides {
     /// Variables read elsewhere (by the command line) that the configuration leaves alone.
-    static let reserved: Set<String> = ["SWITCHMAN_CONFIG", "SWITCHMAN_LOG_LEVEL", "SWITCHMAN_LOG_FORMAT", "SWITCHMAN_BIN"]
+    static let reserved: Set<String> = [
+        "SWITCHMAN_CONFIG", "SWITCHMAN_LOG_LEVEL", "SWITCHMAN_LOG_FORMAT", "SWITCHMAN_BIN", "SWITCHMAN_CTL_USER", "SWITCHMAN_CTL_PASSWORD",
+    ]
     /// Prefixes left to test scripts and tools around Switchman.
     static let reservedPrefixes = ["SWITCHMAN_TEST_"]
 

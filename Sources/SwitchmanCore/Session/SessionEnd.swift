@@ -18,6 +18,8 @@ public enum SessionEnd: Sendable, Equatable, CustomStringConvertible {
     case routeChanged(String)
     /// The proxy is shutting down (drain period over) or the listener was removed.
     case shutdown
+    /// An operator shut down its server's sessions (`shutdown-sessions`); the detail says who.
+    case operatorShutdown(String)
     /// The connection carried a PostgreSQL CancelRequest, forwarded to the node(s) named in the detail.
     case cancelForwarded(String)
 
@@ -33,6 +35,7 @@ public enum SessionEnd: Sendable, Equatable, CustomStringConvertible {
         case .error: return "error"
         case .routeChanged: return "route_changed"
         case .shutdown: return "shutdown"
+        case .operatorShutdown: return "admin_shutdown"
         case .cancelForwarded: return "cancel"
         }
     }
@@ -40,7 +43,7 @@ public enum SessionEnd: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connectFailed(let detail), .noBackend(let detail), .error(let detail), .routeChanged(let detail),
-             .cancelForwarded(let detail):
+             .cancelForwarded(let detail), .operatorShutdown(let detail):
             return "\(code) (\(detail))"
         default:
             return code

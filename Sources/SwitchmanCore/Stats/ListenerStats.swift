@@ -46,6 +46,8 @@ public struct ListenerStats: Sendable, Equatable {
     public var bytesInPerSecond: Double
     /// Server → client bytes per second over the last 10 s.
     public var bytesOutPerSecond: Double
+    /// Whether an operator paused it (`POST /admin/listeners/<name>/pause`): new connections are held.
+    public var paused: Bool = false
 
     /// Creates a listener entry; counters default to zero.
     public init(

@@ -39,6 +39,8 @@ public struct MemberStats: Sendable, Equatable {
     public var bytesOut: UInt64
     /// Results of Switchman's own checks of this member (SQL probe, REST…), one per kind of check.
     public var checks: [HealthCheckStats]
+    /// What an operator set (`ready` unless drained or in maintenance); always `ready` for a static server.
+    public var adminState: MemberAdminState = .ready
 
     /// Creates a backend entry.
     public init(
@@ -92,6 +94,10 @@ public enum BackendStatus: String, Sendable, Equatable, CaseIterable {
     case down = "DOWN"
     /// Reachable but kept out of routing on purpose (lag, `noloadbalance`, invalid JSON, not confirmed).
     case excluded = "EXCLUDED"
+    /// Drained by an operator (`POST /admin/members/<name>/drain`): no new sessions, open ones stay.
+    case drain = "DRAIN"
+    /// In maintenance, set by an operator: drained, and MAINT rather than DOWN while it is away.
+    case maint = "MAINT"
 }
 
 /// The latest result of one kind of check Switchman runs against a member (SQL promotion probe,

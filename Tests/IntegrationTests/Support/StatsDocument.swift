@@ -30,6 +30,8 @@ struct StatsDocument: Decodable, Sendable {
         let route: Route
         let sessions: Sessions
         let held: Int
+        /// Absent from a Switchman without runtime controls' fields.
+        let paused: Bool?
         let connectErrors: Int
         let staleSessionsClosed: Int
         let sessionsRefused: Int
@@ -50,6 +52,8 @@ struct StatsDocument: Decodable, Sendable {
         let leader: Bool
         let status: String
         let statusReason: String?
+        /// `ready`, `drain` or `maint`.
+        let adminState: String?
         let lagBytes: Int?
         let lagSeconds: Double?
         let checks: [Check]?

@@ -21,8 +21,10 @@ final class SwitchmanProcess: Sendable {
     private let exitStatus = Mutex<Int32?>(nil)
 
     /// Starts one in `directory`, its files named after `name`; `checkPassword` is what its member
-    /// checks log in with (the nodes' is `postgres`).
-    init(cluster: LocalCluster, directory: String, name: String = "switchman", checkPassword: String = "postgres") throws {
+    /// checks log in with (the nodes' is `postgres`); `admin` turns the runtime controls on
+    /// (`stats.admin` with that user and password file).
+    init(cluster: LocalCluster, directory: String, name: String = "switchman", checkPassword: String = "postgres",
+         admin: (user: String, passwordFile: String)? = nil) throws {
         let binary = Repository.switchmanBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw IntegrationError("no Switchman binary at \(binary): run `swift build` first (scripts/test.sh runs `swift build --build-tests` before `swift test`), or set SWITCHMAN_BIN")
@@ -40,7 +42,7 @@ final class SwitchmanProcess: Sendable {
               - { name: primary, bind: "127.0.0.1:\(primaryPort)", role: primary }
               - { name: replicas, bind: "127.0.0.1:\(replicaPort)", role: replica, fallback: primary }
               - { name: fresh-replicas, bind: "127.0.0.1:\(laggedReplicaPort)", role: replica, fallback: primary, max_lag: [16MB, 5s] }
-            stats: { bind: "127.0.0.1:\(statsPort)" }
+            stats: { bind: "127.0.0.1:\(statsPort)"\(admin.map { ", admin: { user: \($0.user), password_file: \"\($0.passwordFile)\" }" } ?? "") }
             cluster:
               scope: \(cluster.scope)
               namespace: \(cluster.namespace)

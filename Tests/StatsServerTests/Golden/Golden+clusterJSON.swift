@@ -56,6 +56,7 @@ extension Golden {
           "pg-b"
         ]
       },
+      "paused": false,
       "sessions": {
         "current": 12,
         "max": 500,
@@ -86,6 +87,7 @@ extension Golden {
           "pg-a"
         ]
       },
+      "paused": false,
       "sessions": {
         "current": 3,
         "max": null,
@@ -114,6 +116,7 @@ extension Golden {
         "reason": "no server reachable <all 1 down>",
         "servers": []
       },
+      "paused": false,
       "sessions": {
         "current": 0,
         "max": null,
@@ -149,6 +152,7 @@ extension Golden {
       "leader": true,
       "status": "UP",
       "status_reason": null,
+      "admin_state": "ready",
       "last_status_change": 1699999904.62,
       "sessions": {
         "current": 12,
@@ -182,6 +186,7 @@ extension Golden {
       "leader": false,
       "status": "UP",
       "status_reason": null,
+      "admin_state": "ready",
       "last_status_change": 1699999920,
       "sessions": {
         "current": 3,
@@ -208,6 +213,7 @@ extension Golden {
       "leader": false,
       "status": "EXCLUDED",
       "status_reason": "lag 32.0 MiB > max_lag 16.0 MiB; tag \"noloadbalance\"",
+      "admin_state": "ready",
       "last_status_change": 1699992800,
       "sessions": {
         "current": 0,
@@ -231,6 +237,7 @@ extension Golden {
       "leader": false,
       "status": "EXCLUDED",
       "status_reason": "invalid member JSON: unexpected end of input",
+      "admin_state": "ready",
       "last_status_change": null,
       "sessions": {
         "current": 0,
@@ -254,6 +261,7 @@ extension Golden {
       "leader": false,
       "status": "DOWN",
       "status_reason": "connect: Connection refused",
+      "admin_state": "ready",
       "last_status_change": 1699999988,
       "sessions": {
         "current": 0,

@@ -89,6 +89,11 @@ switchman_listener_route_state{listener="legacy",state="unavailable"} 1
 switchman_listener_route_servers{listener="primary"} 1
 switchman_listener_route_servers{listener="replicas"} 1
 switchman_listener_route_servers{listener="legacy"} 0
+# HELP switchman_listener_paused Whether an operator paused the listener (new connections are held).
+# TYPE switchman_listener_paused gauge
+switchman_listener_paused{listener="primary"} 0
+switchman_listener_paused{listener="replicas"} 0
+switchman_listener_paused{listener="legacy"} 0
 # HELP switchman_listener_sessions Sessions open now.
 # TYPE switchman_listener_sessions gauge
 switchman_listener_sessions{listener="primary"} 12
@@ -159,23 +164,47 @@ switchman_member_info{member="pg-a",scope="demo",address="10.0.0.1:5432",role="r
 switchman_member_info{member="<script>alert(\"x\")</script>&'",scope="demo",address="10.0.0.3:5432",role="replica",state="running"} 1
 switchman_member_info{member="pg-d",scope="demo",address="",role="",state=""} 1
 switchman_member_info{listener="legacy",member="10.9.9.9:5432",address="10.9.9.9:5432",role="",state=""} 1
-# HELP switchman_member_status Backend status: 1 for the current one (up, down, excluded), 0 for the others.
+# HELP switchman_member_status Backend status: 1 for the current one (up, down, excluded, drain, maint), 0 for the others.
 # TYPE switchman_member_status gauge
 switchman_member_status{member="pg-b",scope="demo",status="up"} 1
 switchman_member_status{member="pg-b",scope="demo",status="down"} 0
 switchman_member_status{member="pg-b",scope="demo",status="excluded"} 0
+switchman_member_status{member="pg-b",scope="demo",status="drain"} 0
+switchman_member_status{member="pg-b",scope="demo",status="maint"} 0
 switchman_member_status{member="pg-a",scope="demo",status="up"} 1
 switchman_member_status{member="pg-a",scope="demo",status="down"} 0
 switchman_member_status{member="pg-a",scope="demo",status="excluded"} 0
+switchman_member_status{member="pg-a",scope="demo",status="drain"} 0
+switchman_member_status{member="pg-a",scope="demo",status="maint"} 0
 switchman_member_status{member="<script>alert(\"x\")</script>&'",scope="demo",status="up"} 0
 switchman_member_status{member="<script>alert(\"x\")</script>&'",scope="demo",status="down"} 0
 switchman_member_status{member="<script>alert(\"x\")</script>&'",scope="demo",status="excluded"} 1
+switchman_member_status{member="<script>alert(\"x\")</script>&'",scope="demo",status="drain"} 0
+switchman_member_status{member="<script>alert(\"x\")</script>&'",scope="demo",status="maint"} 0
 switchman_member_status{member="pg-d",scope="demo",status="up"} 0
 switchman_member_status{member="pg-d",scope="demo",status="down"} 0
 switchman_member_status{member="pg-d",scope="demo",status="excluded"} 1
+switchman_member_status{member="pg-d",scope="demo",status="drain"} 0
+switchman_member_status{member="pg-d",scope="demo",status="maint"} 0
 switchman_member_status{listener="legacy",member="10.9.9.9:5432",status="up"} 0
 switchman_member_status{listener="legacy",member="10.9.9.9:5432",status="down"} 1
 switchman_member_status{listener="legacy",member="10.9.9.9:5432",status="excluded"} 0
+switchman_member_status{listener="legacy",member="10.9.9.9:5432",status="drain"} 0
+switchman_member_status{listener="legacy",member="10.9.9.9:5432",status="maint"} 0
+# HELP switchman_member_admin_state What an operator set for a cluster member: 1 for the current state (ready, drain, maint), 0 for the others.
+# TYPE switchman_member_admin_state gauge
+switchman_member_admin_state{member="pg-b",scope="demo",state="ready"} 1
+switchman_member_admin_state{member="pg-b",scope="demo",state="drain"} 0
+switchman_member_admin_state{member="pg-b",scope="demo",state="maint"} 0
+switchman_member_admin_state{member="pg-a",scope="demo",state="ready"} 1
+switchman_member_admin_state{member="pg-a",scope="demo",state="drain"} 0
+switchman_member_admin_state{member="pg-a",scope="demo",state="maint"} 0
+switchman_member_admin_state{member="<script>alert(\"x\")</script>&'",scope="demo",state="ready"} 1
+switchman_member_admin_state{member="<script>alert(\"x\")</script>&'",scope="demo",state="drain"} 0
+switchman_member_admin_state{member="<script>alert(\"x\")</script>&'",scope="demo",state="maint"} 0
+switchman_member_admin_state{member="pg-d",scope="demo",state="ready"} 1
+switchman_member_admin_state{member="pg-d",scope="demo",state="drain"} 0
+switchman_member_admin_state{member="pg-d",scope="demo",state="maint"} 0
 # HELP switchman_member_leader Whether the leader znode names this member.
 # TYPE switchman_member_leader gauge
 switchman_member_leader{member="pg-b",scope="demo"} 1

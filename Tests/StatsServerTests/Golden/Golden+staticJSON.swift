@@ -29,6 +29,7 @@ extension Golden {
           "127.0.0.1:9000"
         ]
       },
+      "paused": false,
       "sessions": {
         "current": 0,
         "max": null,

@@ -33,6 +33,9 @@ switchman_listener_route_state{listener="web",state="unavailable"} 0
 # HELP switchman_listener_route_servers Servers the current route may connect to.
 # TYPE switchman_listener_route_servers gauge
 switchman_listener_route_servers{listener="web"} 1
+# HELP switchman_listener_paused Whether an operator paused the listener (new connections are held).
+# TYPE switchman_listener_paused gauge
+switchman_listener_paused{listener="web"} 0
 # HELP switchman_listener_sessions Sessions open now.
 # TYPE switchman_listener_sessions gauge
 switchman_listener_sessions{listener="web"} 0
@@ -73,8 +76,10 @@ switchman_listener_sessions_refused_total{listener="web"} 0
 switchman_listener_cancel_requests_forwarded_total{listener="web"} 0
 # HELP switchman_member_info A backend (always 1), with its address, Patroni role and state.
 # TYPE switchman_member_info gauge
-# HELP switchman_member_status Backend status: 1 for the current one (up, down, excluded), 0 for the others.
+# HELP switchman_member_status Backend status: 1 for the current one (up, down, excluded, drain, maint), 0 for the others.
 # TYPE switchman_member_status gauge
+# HELP switchman_member_admin_state What an operator set for a cluster member: 1 for the current state (ready, drain, maint), 0 for the others.
+# TYPE switchman_member_admin_state gauge
 # HELP switchman_member_leader Whether the leader znode names this member.
 # TYPE switchman_member_leader gauge
 # HELP switchman_member_timeline PostgreSQL timeline (absent when unknown).
