@@ -163,7 +163,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         leaderSeenAt = loop.now
         stuckPromotionReported = false
         leaderChanges += 1
-        leaderChangeLog.leaderChanged(from: old, to: new, oldGeneration: plan?.writableLeader?.generation, at: now)
+        leaderChangeLog.leaderChanged(from: old, to: new, at: now)
         if confirmedLeader != new {
             confirmedLeader = nil
             confirmedAt = nil
@@ -241,6 +241,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
             generations: &generations)
         let changed = plan?.routes != fresh.routes
         plan = fresh
+        if let generation = fresh.writableLeader?.generation { leaderChangeLog.lastWritableGeneration = generation }
         trackMemberStatus(fresh)
         if changed {
             publish(fresh.routes) { [weak self] closed in

@@ -14,6 +14,9 @@ struct LeaderChangeLog {
     private var switchoverRequestedAt: Double?
     /// A leader has been seen: the first picture's leader is no failover.
     private var sawLeader = false
+    /// The route generation writes last flowed to (the plan may drop its leader before the `leader`
+    /// znode moves, e.g. while Patroni stops it for a switchover).
+    var lastWritableGeneration: UInt64?
 
     /// The `failover` znode asks for an immediate switchover (first sight only counts).
     mutating func switchoverRequested(at time: Double) {
@@ -27,7 +30,7 @@ struct LeaderChangeLog {
 
     /// The `leader` znode changed from `old` to `new`. A change not confirmed yet absorbs it (a
     /// leaderless gap, or a second move before any confirmation).
-    mutating func leaderChanged(from old: String?, to new: String?, oldGeneration: UInt64?, at time: Double) {
+    mutating func leaderChanged(from old: String?, to new: String?, at time: Double) {
         defer { if new != nil { sawLeader = true } }
         if let index = openIndex {
             changes[index].newLeader = new
@@ -36,7 +39,7 @@ struct LeaderChangeLog {
         // The first leader after start is discovery, not a failover.
         guard sawLeader || old != nil else { return }
         changes.append(LeaderChangeFacts(
-            id: nextID, oldLeader: old, newLeader: new, oldGeneration: oldGeneration,
+            id: nextID, oldLeader: old, newLeader: new, oldGeneration: lastWritableGeneration,
             switchoverRequestedAt: switchoverRequestedAt, leaderChangedAt: time))
         openID = nextID
         nextID += 1
