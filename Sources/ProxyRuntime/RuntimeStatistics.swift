@@ -38,7 +38,7 @@ public struct ListenerStatistics: Sendable, Equatable {
     public var queued = 0
     /// Counters since start.
     public var counters = ListenerCounters()
-    /// How long held connections waited (accept to connect or hold timeout), since start.
+    /// How long held connections waited (accept to connect, hold timeout or hang-up), since start.
     public var holdWaits = LatencyHistogram(bounds: LatencyHistogram.holdWaitBounds)
 
     public init() {}

@@ -240,6 +240,9 @@ final class Worker: @unchecked Sendable {
             listener.counters.noBackend += 1
             let timedOut = session.lastWait == .hold && session.waitDeadline != 0 && loop.now >= session.waitDeadline
             waitEnded(session, kind: timedOut ? .timedOut : .refused)
+        } else if case .clientClosed = reason, session.lastWait == .hold && session.waitDeadline != 0 && !wasEstablished {
+            // Ended while held (a connect resets the deadline): the client gave up first.
+            waitEnded(session, kind: .abandoned)
         }
         listener.shared.release()
         shared.releaseSession()

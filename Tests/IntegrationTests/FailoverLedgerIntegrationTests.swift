@@ -66,7 +66,7 @@ extension ClusterIntegrationTests {
             old leader's last reply \(offset("old_leader_last_reply_at")) s, leader znode \(offset("leader_changed_at")) s, \
             confirmed \(offset("confirmed_at")) s, first byte \(offset("first_byte_at")) s; sessions closed \(entry["sessions_closed"] ?? "?"), \
             held \(held["count"] ?? "?") (p50 \(held["wait_p50"] ?? "?"), p99 \(held["wait_p99"] ?? "?"), max \(held["wait_max"] ?? "?"), \
-            timed out \(held["timed_out"] ?? "?")), refused \(entry["refused"] ?? "?")
+            timed out \(held["timed_out"] ?? "?"), abandoned \(held["abandoned"] ?? "?")), refused \(entry["refused"] ?? "?")
             """)
         #expect(abs(window - writerGap) <= Self.ledgerTolerance,
                 "the ledger's window \(format(window)) s is not within \(Self.ledgerTolerance) s of the writer's gap \(format(writerGap)) s")

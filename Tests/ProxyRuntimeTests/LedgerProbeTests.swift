@@ -95,3 +95,19 @@ extension SocketTests {
         }
     }
 }
+
+extension SocketTests.LedgerProbeTests {
+    @Test func aClientThatHangsUpWhileHeldIsRecordedAsAbandoned() throws {
+        let proxy = try ProxyHarness(clusterConfiguration(holdTimeout: .seconds(10)))
+        defer { proxy.stop() }
+        setRoute(proxy, "primary", ListenerRoute(state: .hold(reason: "no writable leader"), servers: [], closesStaleSessions: true))
+        let client = try TestSocket.connect(port: proxy.port("primary"))
+        try TestSocket.writeAll(client, Wire.startup())
+        #expect(eventually { proxy.statistics().listeners["primary"]?.held == 1 })
+        close(client)
+        #expect(eventually { proxy.statistics().listeners["primary"]?.held == 0 })
+        let stats = drained(proxy)
+        #expect(stats.waitSamples.map(\.kind) == [.abandoned])
+        #expect(stats.listeners["primary"]?.holdWaits.count == 1)
+    }
+}

@@ -84,7 +84,7 @@ struct FailoverLedgerTests {
         #expect(held.timedOut == 0)
     }
 
-    @Test("timed-out holds count as held, timed out and refused; other refusals only as refused")
+    @Test("timed-out holds count as held, timed out and refused; abandoned ones as held and abandoned; other refusals only as refused")
     func timedOutHolds() {
         var ledger = FailoverLedger(holdTimeout: 30)
         ledger.update(changes: [Self.change(1, at: 100)], now: 100)
@@ -93,10 +93,12 @@ struct FailoverLedgerTests {
             WaitOutcome(endedAt: 131, wait: 30.2, kind: .timedOut),
             WaitOutcome(endedAt: 102, wait: 0.1, kind: .refused),
             WaitOutcome(endedAt: 104, wait: 4, kind: .connected),
+            WaitOutcome(endedAt: 105, wait: 5, kind: .abandoned),
         ], now: 131)
         let record = try! #require(ledger.records.first)
-        #expect(record.held.count == 3)
+        #expect(record.held.count == 4)
         #expect(record.held.timedOut == 2)
+        #expect(record.held.abandoned == 1)
         #expect(record.refused == 3)
         #expect(record.held.waitMax == 30.2)
     }

@@ -52,7 +52,7 @@ public enum LedgerHTML {
             var held = "\(r.held.count)"
             if r.held.count > 0 {
                 let p = [r.held.waitP50, r.held.waitP99, r.held.waitMax].map { $0.map(LedgerSVG.seconds) ?? "—" }
-                held += " <span class=\"muted\">(p50 \(p[0]) · p99 \(p[1]) · max \(p[2]) · \(r.held.timedOut) timed out)</span>"
+                held += " <span class=\"muted\">(p50 \(p[0]) · p99 \(p[1]) · max \(p[2]) · \(r.held.timedOut) timed out · \(r.held.abandoned) abandoned)</span>"
             }
             cells.append(("num", held))
             cells.append(("num", String(r.refused)))

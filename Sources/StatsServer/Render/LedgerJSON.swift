@@ -48,6 +48,7 @@ public enum LedgerJSON {
             ("held", .object([
                 ("count", .unsigned(r.held.count)),
                 ("timed_out", .unsigned(r.held.timedOut)),
+                ("abandoned", .unsigned(r.held.abandoned)),
                 ("wait_p50", .number(r.held.waitP50)),
                 ("wait_p99", .number(r.held.waitP99)),
                 ("wait_max", .number(r.held.waitMax)),

@@ -11,7 +11,7 @@ extension PrometheusText {
             [(labels, l.writeUnavailable)])
         out.histogram(
             "switchman_hold_wait_seconds",
-            "How long held connections waited, from accept to their connect or their hold timeout.",
+            "How long held connections waited, from accept to their connect, their hold timeout or their client's hang-up.",
             l.holdWait.map { ([("listener", $0.listener)], $0.histogram) })
     }
 }

@@ -78,12 +78,13 @@ public struct FailoverLedger: Sendable, Equatable {
                     && outcome.endedAt <= (change.confirmedAt ?? .infinity) + holdTimeout + Self.firstByteGrace
             }) else { continue }
             switch outcome.kind {
-            case .connected, .timedOut:
+            case .connected, .timedOut, .abandoned:
                 entries[index].record.held.count &+= 1
                 if outcome.kind == .timedOut {
                     entries[index].record.held.timedOut &+= 1
                     entries[index].record.refused &+= 1
                 }
+                if outcome.kind == .abandoned { entries[index].record.held.abandoned &+= 1 }
                 if entries[index].waits.count < waitsPerRecord { entries[index].waits.append(outcome.wait) }
                 let longest = entries[index].record.held.waitMax ?? 0
                 entries[index].record.held.waitMax = max(longest, outcome.wait)

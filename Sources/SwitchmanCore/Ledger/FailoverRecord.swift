@@ -54,10 +54,12 @@ public struct FailoverRecord: Sendable, Equatable {
 
 /// Connections held during one failover.
 public struct HoldSummary: Sendable, Equatable {
-    /// Held connections whose wait ended (connected or timed out).
+    /// Held connections whose wait ended (connected, timed out, or abandoned by their client).
     public var count: UInt64
     /// Of those, the ones refused at `hold_timeout`.
     public var timedOut: UInt64
+    /// Of those, the ones whose client hung up while held (its own connect timeout was shorter).
+    public var abandoned: UInt64
     /// Median wait from accept, seconds (over `count`); `nil` with none.
     public var waitP50: Double?
     /// 99th-percentile wait, seconds.
@@ -66,9 +68,11 @@ public struct HoldSummary: Sendable, Equatable {
     public var waitMax: Double?
 
     /// Creates a summary.
-    public init(count: UInt64 = 0, timedOut: UInt64 = 0, waitP50: Double? = nil, waitP99: Double? = nil, waitMax: Double? = nil) {
+    public init(count: UInt64 = 0, timedOut: UInt64 = 0, abandoned: UInt64 = 0, waitP50: Double? = nil, waitP99: Double? = nil,
+                waitMax: Double? = nil) {
         self.count = count
         self.timedOut = timedOut
+        self.abandoned = abandoned
         self.waitP50 = waitP50
         self.waitP99 = waitP99
         self.waitMax = waitMax

@@ -63,6 +63,8 @@ public struct WaitOutcome: Sendable, Equatable {
         case connected
         /// It was held until `hold_timeout`, then refused.
         case timedOut
+        /// It was held, and the client hung up before it could connect.
+        case abandoned
         /// It was refused without (or after a shorter) hold: no route, hold queue full.
         case refused
     }

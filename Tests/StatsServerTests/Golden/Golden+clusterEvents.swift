@@ -26,6 +26,7 @@ extension Golden {
       "held": {
         "count": 3,
         "timed_out": 0,
+        "abandoned": 0,
         "wait_p50": 1.6,
         "wait_p99": 1.7,
         "wait_max": 1.7
@@ -53,6 +54,7 @@ extension Golden {
       "held": {
         "count": 0,
         "timed_out": 0,
+        "abandoned": 0,
         "wait_p50": null,
         "wait_p99": null,
         "wait_max": null

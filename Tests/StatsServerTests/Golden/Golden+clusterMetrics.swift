@@ -264,7 +264,7 @@ switchman_write_unavailable_seconds_bucket{scope="demo",le="120"} 2
 switchman_write_unavailable_seconds_bucket{scope="demo",le="+Inf"} 2
 switchman_write_unavailable_seconds_sum{scope="demo"} 2.85
 switchman_write_unavailable_seconds_count{scope="demo"} 2
-# HELP switchman_hold_wait_seconds How long held connections waited, from accept to their connect or their hold timeout.
+# HELP switchman_hold_wait_seconds How long held connections waited, from accept to their connect, their hold timeout or their client's hang-up.
 # TYPE switchman_hold_wait_seconds histogram
 switchman_hold_wait_seconds_bucket{listener="primary",le="0.005"} 0
 switchman_hold_wait_seconds_bucket{listener="primary",le="0.01"} 0
