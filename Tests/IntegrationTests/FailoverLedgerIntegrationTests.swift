@@ -13,9 +13,32 @@ extension ClusterIntegrationTests {
     /// time is seconds off) from one that measures the client's gap; the test prints both figures.
     static let ledgerTolerance = 0.5
 
+    /// How the leader goes away in a ledger scenario.
+    enum LedgerDisruption: String {
+        case switchover
+        case stop = "graceful stop"
+        case crash
+    }
+
     @Test("switchover under a 20 Hz writer: the ledger's write-unavailability window agrees with the writer's gap; /events.json, the page's SVG and the metrics show it",
           .timeLimit(.minutes(4)))
     func ledgerAgreesWithWriterOnSwitchover() async throws {
+        try await ledgerScenario(.switchover, idBase: 70_000_000)
+    }
+
+    @Test("graceful stop of the leader under a 20 Hz writer: the ledger's window agrees with the writer's gap",
+          .timeLimit(.minutes(4)))
+    func ledgerAgreesWithWriterOnGracefulStop() async throws {
+        try await ledgerScenario(.stop, idBase: 71_000_000)
+    }
+
+    @Test("crash of the leader under a 20 Hz writer: the ledger's window agrees with the writer's gap",
+          .timeLimit(.minutes(4)))
+    func ledgerAgreesWithWriterOnCrash() async throws {
+        try await ledgerScenario(.crash, idBase: 72_000_000)
+    }
+
+    func ledgerScenario(_ disruption: LedgerDisruption, idBase: Int) async throws {
         let fixture = try ClusterFixture.required()
         let switchman = fixture.switchman
         let old = try await fixture.healthyLeader()
@@ -23,12 +46,17 @@ extension ClusterIntegrationTests {
         try createTable(on: old)
         let knownIDs = Set(try await ledger(switchman.statsPort).map { $0["id"] as? Int ?? -1 })
 
-        let writer = Writer(port: switchman.primaryPort, table: Self.table, idBase: 70_000_000)
+        let writer = Writer(port: switchman.primaryPort, table: Self.table, idBase: idBase)
         writer.start()
         try await waitUntil("the writer to commit on \(old.name)", timeout: .seconds(30)) {
             writer.report.acknowledged(on: old.pgPort).count >= 10 ? true : nil
         }
-        let answer = try await fixture.cluster.switchover(to: new)
+        var answer = ""
+        switch disruption {
+        case .switchover: answer = try await fixture.cluster.switchover(to: new)
+        case .stop: try await fixture.cluster.stopNode(old)
+        case .crash: try await fixture.cluster.killNode(old)
+        }
         do {
             try await waitUntil("writes through Switchman to reach \(new.name)", timeout: .seconds(90)) {
                 writer.report.acknowledged(on: new.pgPort).isEmpty ? nil : true
@@ -48,7 +76,7 @@ extension ClusterIntegrationTests {
         // Held connections' outcomes reach the ledger with the next once-a-second sample.
         try await Task.sleep(for: .seconds(2))
         let entry = try #require(try await ledger(switchman.statsPort).first { $0["id"] as? Int == id })
-        try checkWrites(report, old: old, new: new, what: "switchover (ledger)")
+        try checkWrites(report, old: old, new: new, what: "\(disruption.rawValue) (ledger)")
 
         // The writer's gap: from its last commit on the old leader to its first on the new one.
         let lastOld = try #require(report.acknowledged(on: old.pgPort).last).finished
@@ -57,12 +85,12 @@ extension ClusterIntegrationTests {
         let window = try #require(entry["unavailable_seconds"] as? Double, "no window in \(entry)")
         let held = entry["held"] as? [String: Any] ?? [:]
         func at(_ key: String) -> Double? { entry[key] as? Double }
-        let start = at("switchover_requested_at") ?? 0
+        let start = at("switchover_requested_at") ?? at("leader_changed_at") ?? 0
         func offset(_ key: String) -> String { at(key).map { format($0 - start) } ?? "-" }
         print("""
-            [integration] ledger: switchover \(old.name) → \(new.name) (generation \(entry["old_generation"] ?? "?") → \(entry["generation"] ?? "?")): ledger window \(format(window)) s \
+            [integration] ledger: \(disruption.rawValue) \(old.name) → \(new.name) (generation \(entry["old_generation"] ?? "?") → \(entry["generation"] ?? "?")): ledger window \(format(window)) s \
             (\(entry["unavailable_until_source"] as? String ?? "?")), writer's gap \(format(writerGap)) s \
-            (difference \(format(window - writerGap)) s, longest gap \(format(report.longestGap)) s); steps after the failover znode: \
+            (difference \(format(window - writerGap)) s, longest gap \(format(report.longestGap)) s); steps after the \(disruption == .switchover ? "failover znode" : "leader znode change"): \
             old leader's last reply \(offset("old_leader_last_reply_at")) s, leader znode \(offset("leader_changed_at")) s, \
             confirmed \(offset("confirmed_at")) s, first byte \(offset("first_byte_at")) s; sessions closed \(entry["sessions_closed"] ?? "?"), \
             held \(held["count"] ?? "?") (p50 \(held["wait_p50"] ?? "?"), p99 \(held["wait_p99"] ?? "?"), max \(held["wait_max"] ?? "?"), \
@@ -70,10 +98,11 @@ extension ClusterIntegrationTests {
             """)
         #expect(abs(window - writerGap) <= Self.ledgerTolerance,
                 "the ledger's window \(format(window)) s is not within \(Self.ledgerTolerance) s of the writer's gap \(format(writerGap)) s")
-        #expect(entry["kind"] as? String == "switchover")
+        #expect(entry["kind"] as? String == (disruption == .switchover ? "switchover" : "failover"))
         #expect(entry["old_leader"] as? String == old.name)
         #expect(entry["unavailable_until_source"] as? String == "first_byte", "no byte reached \(new.name) within a second of its confirmation")
-        let steps = ["switchover_requested_at", "leader_changed_at", "confirmed_at", "first_byte_at"].map(at)
+        let steps = (disruption == .switchover ? ["switchover_requested_at"] : []).map(at)
+            + ["leader_changed_at", "confirmed_at", "first_byte_at"].map(at)
         #expect(steps.allSatisfy { $0 != nil }, "a step is missing: \(entry)")
         let times = steps.compactMap { $0 }
         #expect(times == times.sorted(), "the steps are out of order: \(entry)")
@@ -82,6 +111,7 @@ extension ClusterIntegrationTests {
 
         // The page: the timeline's SVG marks this failover; the metrics count its window.
         let page = try await HTTPGet.get(port: switchman.statsPort, path: "/")
+        #expect(page.status == 200)
         let timeline = page.body.components(separatedBy: "<svg class=\"timeline\"").dropFirst().first?.components(separatedBy: "</svg>").first ?? ""
         #expect(timeline.contains("<g class=\"tl-failover\" data-failover-id=\"\(id)\""), "the timeline does not mark failover \(id)")
         #expect(timeline.contains("\(old.name) → \(new.name), writes unavailable"), "the mark's label does not name the change")
@@ -97,6 +127,7 @@ extension ClusterIntegrationTests {
             try await Chromium.screenshot(url, to: path)
         }
 
+        if disruption != .switchover { try await fixture.cluster.startNode(old) }
         try await rejoinsAsReplica(old, leader: new)
     }
 

@@ -71,12 +71,14 @@ public struct FailoverLedger: Sendable, Equatable {
     /// Attributes wait outcomes to the newest record whose change was under way when they ended
     /// (from its start to `holdTimeout` after its confirmation).
     public mutating func record(_ outcomes: [WaitOutcome], now: Double) {
+        var touched = Set<Int>()
         for outcome in outcomes {
             guard let index = entries.lastIndex(where: { entry in
                 let change = entry.record.change
                 return outcome.endedAt >= change.startedAt
                     && outcome.endedAt <= (change.confirmedAt ?? .infinity) + holdTimeout + Self.firstByteGrace
             }) else { continue }
+            touched.insert(index)
             switch outcome.kind {
             case .connected, .timedOut, .abandoned:
                 entries[index].record.held.count &+= 1
@@ -92,7 +94,8 @@ public struct FailoverLedger: Sendable, Equatable {
                 entries[index].record.refused &+= 1
             }
         }
-        for index in entries.indices where !outcomes.isEmpty {
+        // Only the records that gained waits are sorted again (this runs on an event loop, once a second).
+        for index in touched {
             entries[index].record.held.waitP50 = nearestRankPercentile(entries[index].waits, 0.5)
             entries[index].record.held.waitP99 = nearestRankPercentile(entries[index].waits, 0.99)
         }
