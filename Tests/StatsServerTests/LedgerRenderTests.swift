@@ -73,6 +73,25 @@ struct LedgerRenderTests {
         #expect(svg.contains("<rect class=\"tl-down\""), "the unready second of the series")
     }
 
+    @Test("close failovers keep their marks; the newest three get a line of text each, older ones a tooltip only")
+    func closeFailoversDoNotOverlap() throws {
+        var ledger = Self.ledger(changedAt: Self.now - 100)
+        let first = try #require(ledger.failovers.first)
+        ledger.failovers = (0..<5).map { i in
+            var record = first
+            record.change.id = UInt64(10 - i)
+            record.change.leaderChangedAt = Self.now - 100 - Double(i) * 5
+            return record
+        }
+        let svg = LedgerSVG.timeline(ledger, now: Self.now)
+        #expect(Self.xmlError(svg) == nil)
+        #expect(svg.components(separatedBy: "<line class=\"tl-mark\"").count == 6)
+        let notes = svg.components(separatedBy: "<text class=\"tl-note\"").dropFirst()
+        #expect(notes.count == 3)
+        let ys = Set(notes.compactMap { $0.components(separatedBy: "y=\"").dropFirst().first?.components(separatedBy: "\"").first })
+        #expect(ys.count == 3, "labels share a line: \(ys)")
+    }
+
     @Test("consecutive unready seconds make one run")
     func downRuns() {
         let points = [SeriesPoint(time: 10, ready: true), SeriesPoint(time: 11, ready: false), SeriesPoint(time: 12, ready: false),

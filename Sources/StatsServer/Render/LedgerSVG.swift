@@ -15,6 +15,9 @@ enum LedgerSVG {
     static let laneGap = 6.0
     static let timelineTop = 18.0
 
+    /// Failovers (newest first) whose mark gets a line of text under the lanes.
+    static let labelledFailovers = 3
+
     /// Width of the plot area of the timeline.
     static var plotWidth: Double { timelineWidth - timelineLeft - timelineRight }
 
@@ -39,11 +42,15 @@ enum LedgerSVG {
     static func timeline(_ ledger: LedgerStats, now: Double) -> String {
         let window = ledger.window
         let lanes = ledger.series.filter { $0.role == .primary }
-        let height = timelineTop + Double(max(lanes.count, 1)) * (laneHeight + laneGap) + 16
+        let marked = ledger.failovers.filter { $0.change.leaderChangedAt >= now - window && $0.change.leaderChangedAt <= now }
+        // The newest few failovers get a line of text each under the lanes (close ones would overlap
+        // on one line); every mark has its text as a tooltip.
+        let labelled = min(marked.count, labelledFailovers)
+        let bottom = timelineTop + Double(max(lanes.count, 1)) * (laneHeight + laneGap)
+        let height = bottom + 4 + Double(max(labelled, 1)) * 12
         var out = "<svg class=\"timeline\" viewBox=\"0 0 \(coord(timelineWidth)) \(coord(height))\""
         out += " role=\"img\" aria-label=\"Write availability per listener over the last \(Int(window / 60)) min\">"
         out += "<title>Write availability per listener over the last \(Int(window / 60)) min; failovers marked</title>"
-        let bottom = height - 16
         // Axis: a tick every 5 minutes, labelled relative to now.
         for minutes in stride(from: 0, through: Int(window / 60), by: 5) {
             let tx = x(now - Double(minutes) * 60, now: now, window: window)
@@ -72,16 +79,20 @@ enum LedgerSVG {
             }
             out += "</g>"
         }
-        for failover in ledger.failovers where failover.change.leaderChangedAt >= now - window && failover.change.leaderChangedAt <= now {
+        for (rank, failover) in marked.enumerated() {
             let c = failover.change
             let mx = x(c.leaderChangedAt, now: now, window: window)
             let label = "\(c.oldLeader ?? "none") → \(c.newLeader ?? "none")"
                 + (failover.unavailableSeconds.map { ", writes unavailable " + seconds($0) } ?? ", writes unavailable")
             out += "<g class=\"tl-failover\" data-failover-id=\"\(c.id)\" data-x=\"\(coord(mx))\"><title>\(esc(label))</title>"
             out += "<line class=\"tl-mark\" x1=\"\(coord(mx))\" y1=\"\(coord(timelineTop - 4))\" x2=\"\(coord(mx))\" y2=\"\(coord(bottom))\"/>"
-            let anchor = mx > timelineLeft + plotWidth * 0.7 ? "end" : "start"
-            let offset = anchor == "end" ? -3.0 : 3.0
-            out += "<text class=\"tl-note\" x=\"\(coord(mx + offset))\" y=\"\(coord(bottom + 12))\" text-anchor=\"\(anchor)\">\(esc(label))</text></g>"
+            if rank < labelled {
+                let anchor = mx > timelineLeft + plotWidth * 0.7 ? "end" : "start"
+                let offset = anchor == "end" ? -3.0 : 3.0
+                let y = bottom + 12 + Double(rank) * 12
+                out += "<text class=\"tl-note\" x=\"\(coord(mx + offset))\" y=\"\(coord(y))\" text-anchor=\"\(anchor)\">\(esc(label))</text>"
+            }
+            out += "</g>"
         }
         return out + "</svg>"
     }
