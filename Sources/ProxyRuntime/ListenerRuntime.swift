@@ -44,6 +44,8 @@ final class ListenerRuntime: EventHandler {
 
     /// This loop's counters for the listener.
     var counters = ListenerCounters()
+    /// How long this loop's held connections waited, from accept to connect, hold timeout or hang-up.
+    var holdWaits = LatencyHistogram(bounds: LatencyHistogram.holdWaitBounds)
 
     init(configuration: ListenerConfiguration, route: ListenerRoute, shared: ListenerShared, worker: Worker) {
         self.name = configuration.name

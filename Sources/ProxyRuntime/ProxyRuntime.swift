@@ -186,8 +186,10 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
-    /// Sums every loop's counters; `completion` runs on the last loop to answer.
-    public func collectStatistics(_ completion: @escaping @Sendable (RuntimeStatistics) -> Void) {
+    /// Sums every loop's counters; `completion` runs on the last loop to answer. `drainingWaits`:
+    /// also take (and forget) the wait outcomes recorded since the last draining call (one owner,
+    /// the failover ledger, should drain).
+    public func collectStatistics(drainingWaits: Bool = false, _ completion: @escaping @Sendable (RuntimeStatistics) -> Void) {
         let pending = Mutex<(remaining: Int, parts: [WorkerStatistics])>((workers.count, []))
         let dropped = sessionLog?.droppedLines ?? 0
         let serverSessions = shared.serverSessions()
@@ -195,7 +197,7 @@ public final class ProxyRuntime: Sendable {
         let listenerShared = Dictionary(uniqueKeysWithValues: listenerNames.map { ($0, shared.listener($0)) })
         for worker in workers {
             worker.loop.execute {
-                let part = worker.statistics()
+                let part = worker.statistics(drainingWaits: drainingWaits)
                 let finished = pending.withLock { state -> [WorkerStatistics]? in
                     state.parts.append(part)
                     state.remaining -= 1
@@ -213,6 +215,10 @@ public final class ProxyRuntime: Sendable {
                     total.pipesInUse += part.pipesInUse
                     total.pipeDenials += part.pipeDenials
                     total.routeServersCached = max(total.routeServersCached, part.routeServersCached)
+                    for (name, histogram) in part.holdWaits { total.listeners[name, default: ListenerStatistics()].holdWaits.merge(histogram) }
+                    for (generation, times) in part.generations { total.generations[generation, default: GenerationTimes()].merge(times) }
+                    total.waitSamples += part.waitSamples
+                    total.waitSamplesDropped += part.waitSamplesDropped
                 }
                 for (name, shared) in listenerShared where total.listeners[name] != nil {
                     total.listeners[name]?.current = shared.current.load(ordering: .relaxed)

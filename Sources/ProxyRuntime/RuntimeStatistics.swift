@@ -18,6 +18,12 @@ public struct RuntimeStatistics: Sendable {
     public var droppedLogLines = 0
     /// Largest route-server counter cache of any loop (internal: shows the cache is pruned).
     var routeServersCached = 0
+    /// Per route generation: the first byte to its server and the last from it (monotonic ns).
+    public var generations: [UInt64: GenerationTimes] = [:]
+    /// How waits on primary listeners ended since the last draining collection (oldest first per loop).
+    public var waitSamples: [WaitSample] = []
+    /// Wait outcomes lost because a loop's buffer was full between two draining collections.
+    public var waitSamplesDropped = 0
 
     public init() {}
 }
@@ -32,6 +38,8 @@ public struct ListenerStatistics: Sendable, Equatable {
     public var queued = 0
     /// Counters since start.
     public var counters = ListenerCounters()
+    /// How long held connections waited (accept to connect, hold timeout or hang-up), since start.
+    public var holdWaits = LatencyHistogram(bounds: LatencyHistogram.holdWaitBounds)
 
     public init() {}
 }

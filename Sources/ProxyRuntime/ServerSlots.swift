@@ -53,7 +53,20 @@ final class ServerSlots {
     /// Forgets the cached counters of route servers no route names any more (each leader term is a
     /// new route server; sessions keep their own reference to the counter they hold).
     func forgetServers(notIn routed: Set<RouteServer>) {
+        for (server, slot) in counters where !routed.contains(server) {
+            retired.retire(server.generation, slot.traffic)
+        }
         counters = counters.filter { routed.contains($0.key) }
+    }
+
+    /// Generations of servers no route names any more, with what was seen of them.
+    private(set) var retired = RetiredGenerations()
+
+    /// What this loop saw of every route generation it still knows (cached and recently retired).
+    var generationTimes: [UInt64: GenerationTimes] {
+        var all = retired.times
+        for (server, slot) in counters { all[server.generation, default: GenerationTimes()].merge(slot.traffic) }
+        return all
     }
 
     /// Route servers whose counters are cached.
@@ -83,6 +96,9 @@ enum Selection {
 final class ServerSlot {
     let server: RouteServer
     let shared: ServerShared
+    /// When this loop first forwarded a byte to the server's term, and last forwarded one from it
+    /// (monotonic; for the failover ledger).
+    var traffic = GenerationTimes()
 
     init(server: RouteServer, shared: ServerShared) {
         self.server = server

@@ -323,6 +323,7 @@ final class Session: EventHandler, @unchecked Sendable {
         }
         state = .established
         untriedAddresses = []
+        if lastWait == .hold && waitDeadline != 0 { worker.waitEnded(self, kind: .connected) }
         // A later hold (a replay after a 57P03) gets a deadline of its own, not a queue wait's.
         waitDeadline = 0
         connectedAt = worker.loop.now

@@ -36,6 +36,8 @@ final class Worker: @unchecked Sendable {
     /// The last route published for each listener name (also names this loop has no listener for yet).
     private var latestRoutes: [String: ListenerRoute] = [:]
     private var drainCompletion: (@Sendable () -> Void)?
+    /// How waits on primary listeners ended since the stats last took them (the failover ledger).
+    var waitSamples = WaitSampleBuffer()
 
     init(loop: EventLoop, configuration: ProxyConfiguration, shared: SharedCounters, resolver: AddressResolver,
          logger: Logger, sessionLog: SessionLog?, cancelTable: CancelTable = CancelTable()) {
@@ -225,6 +227,11 @@ final class Worker: @unchecked Sendable {
     func countBytes(_ session: Session, toServer: Int, toClient: Int) {
         session.listener.counters.bytesIn &+= UInt64(toServer)
         session.listener.counters.bytesOut &+= UInt64(toClient)
+        if let slot = session.slot {
+            // The ledger's first byte to a new leader is set once per term; the last reply is one store.
+            if toServer > 0 && slot.traffic.firstByteToServer == 0 { slot.traffic.firstByteToServer = loop.now }
+            if toClient > 0 { slot.traffic.lastByteToClient = loop.now }
+        }
         if let tally = session.serverTally {
             tally.counters.bytesIn &+= UInt64(toServer)
             tally.counters.bytesOut &+= UInt64(toClient)
@@ -237,7 +244,14 @@ final class Worker: @unchecked Sendable {
         let listener = session.listener
         waitingRoom.leave(session)
         cancelRouter.sessionEnded(session.id)
-        if case .noBackend = reason { listener.counters.noBackend += 1 }
+        if case .noBackend = reason {
+            listener.counters.noBackend += 1
+            let timedOut = session.lastWait == .hold && session.waitDeadline != 0 && loop.now >= session.waitDeadline
+            waitEnded(session, kind: timedOut ? .timedOut : .refused)
+        } else if case .clientClosed = reason, session.lastWait == .hold && session.waitDeadline != 0 && !wasEstablished {
+            // Ended while held (a connect resets the deadline): the client gave up first.
+            waitEnded(session, kind: .abandoned)
+        }
         listener.shared.release()
         shared.releaseSession()
         if let sessionLog, configuration.logSessions { sessionLog.append(SessionLogLine.render(session, reason: reason, format: sessionLog.format, now: loop.now)) }
@@ -294,22 +308,26 @@ final class Worker: @unchecked Sendable {
     // MARK: - Stats
 
     /// This loop's counters, for the runtime to sum.
-    func statistics() -> WorkerStatistics {
+    func statistics(drainingWaits: Bool = false) -> WorkerStatistics {
         var perListener: [String: ListenerCounters] = [:]
         var heldNow: [String: Int] = [:]
         var queuedNow: [String: Int] = [:]
+        var holdWaits: [String: LatencyHistogram] = [:]
         for (name, listener) in listeners {
             perListener[name] = listener.counters
             heldNow[name] = listener.held.count
             queuedNow[name] = listener.queued.count
+            holdWaits[name] = listener.holdWaits
         }
+        let waits: (samples: [WaitSample], dropped: Int) = drainingWaits ? waitSamples.drain() : ([], 0)
         retiredPools.removeAll { $0.pools == nil }
         let lenders = [pools] + retiredPools.compactMap(\.pools)
         return WorkerStatistics(
             listeners: perListener, held: heldNow, queued: queuedNow, servers: slots.tallies.mapValues(\.counters),
             sessions: sessions.count, buffersInUse: lenders.reduce(0) { $0 + $1.buffers.inUse },
             pipesInUse: lenders.reduce(0) { $0 + $1.pipes.inUse }, pipeDenials: pools.pipes.denials,
-            routeServersCached: slots.cachedServers)
+            routeServersCached: slots.cachedServers, holdWaits: holdWaits, generations: slots.generationTimes,
+            waitSamples: waits.samples, waitSamplesDropped: waits.dropped)
     }
 
 }
@@ -358,6 +376,10 @@ struct WorkerStatistics: Sendable {
     var pipeDenials: Int
     /// Entries of the loop's route-server → counter cache.
     var routeServersCached: Int
+    var holdWaits: [String: LatencyHistogram]
+    var generations: [UInt64: GenerationTimes]
+    var waitSamples: [WaitSample]
+    var waitSamplesDropped: Int
 }
 
 /// Carries a loop-confined completion through the resolver's @Sendable hop and back to the same loop.

@@ -39,6 +39,8 @@ final class StatsAssembler: Sendable {
     private let group: EventLoopGroup
     private let startTime = SystemClock.wallSeconds()
     private let state: Mutex<State>
+    /// The failover ledger and the 15-minute series.
+    private let ledger = LedgerRecorder()
 
     init(configuration: ProxyConfiguration, configPath: String, runtime: ProxyRuntime, coordinator: ClusterCoordinator?,
          group: EventLoopGroup) {
@@ -55,7 +57,18 @@ final class StatsAssembler: Sendable {
 
     private func scheduleSample(on loop: EventLoop) {
         loop.schedule(after: .seconds(1)) {
-            self.runtime.collectStatistics { statistics in self.sample(statistics) }
+            let routes = self.runtime.routes
+            self.runtime.collectStatistics(drainingWaits: true) { statistics in
+                self.sample(statistics)
+                let configuration = self.state.withLock { $0.configuration }
+                if let coordinator = self.coordinator {
+                    coordinator.view { view in
+                        self.ledger.sample(statistics, cluster: view, routes: routes, configuration: configuration)
+                    }
+                } else {
+                    self.ledger.sample(statistics, cluster: nil, routes: routes, configuration: configuration)
+                }
+            }
             self.scheduleSample(on: loop)
         }
     }
@@ -182,7 +195,8 @@ final class StatsAssembler: Sendable {
                 logLinesDroppedTotal: UInt64(statistics.droppedLogLines + LoggingSetup.diagnostics.droppedLines))
             return StatsSnapshot(
                 generatedAt: now, process: process, cluster: cluster?.cluster, listeners: listeners, members: members,
-                events: Array(events.prefix(100)), loops: loops)
+                events: Array(events.prefix(100)), loops: loops,
+                ledger: ledger.stats(statistics, cluster: cluster, configuration: configuration))
         }
     }
 }

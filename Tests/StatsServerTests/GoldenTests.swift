@@ -11,6 +11,7 @@ enum Golden {}
     static let cases: [(name: String, actual: String, expected: String)] = [
         ("clusterJSON", StatsJSON.render(StatsFixtures.cluster), Golden.clusterJSON),
         ("clusterMetrics", PrometheusText.render(StatsFixtures.cluster), Golden.clusterMetrics),
+        ("clusterEvents", LedgerJSON.render(StatsFixtures.cluster), Golden.clusterEvents),
         ("clusterHTML", withoutAssets(StatsHTML.render(StatsFixtures.cluster, refresh: .seconds(2))), Golden.clusterHTML),
         ("staticJSON", StatsJSON.render(StatsFixtures.staticOnly), Golden.staticJSON),
         ("staticMetrics", PrometheusText.render(StatsFixtures.staticOnly), Golden.staticMetrics),

@@ -21,11 +21,16 @@ import Testing
                 help.insert(name)
             } else if line.hasPrefix("# TYPE ") {
                 let parts = line.dropFirst(7).split(separator: " ")
-                #expect(parts.count == 2 && ["counter", "gauge"].contains(parts[1]))
+                #expect(parts.count == 2 && ["counter", "gauge", "histogram"].contains(parts[1]))
                 types[String(parts[0])] = String(parts[1])
             } else {
                 let match = try #require(try Self.sampleLine.wholeMatch(in: String(line)), "unparsable line: \(line)")
-                let name = String(match.1)
+                var name = String(match.1)
+                // A histogram's samples are its family name with _bucket, _sum or _count.
+                for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
+                    let family = String(name.dropLast(suffix.count))
+                    if types[family] == "histogram" { name = family }
+                }
                 #expect(help.contains(name) && types[name] != nil, "sample before its HELP/TYPE: \(line)")
             }
         }

@@ -88,8 +88,48 @@ enum StatsFixtures {
             StatsEvent(time: now - 3600, kind: .reload, message: "rejected: switchman.yaml:12: listeners[1].max_lag: not a size"),
             StatsEvent(time: now - 7200, kind: .backendStatus, message: "<script>alert(\"x\")</script>&' EXCLUDED: lag\nsecond line"),
         ],
-        loops: [LoopStats(id: 0, heartbeatAge: 0.2, sessions: 9), LoopStats(id: 1, heartbeatAge: 0.6, sessions: 6)]
+        loops: [LoopStats(id: 0, heartbeatAge: 0.2, sessions: 9), LoopStats(id: 1, heartbeatAge: 0.6, sessions: 6)],
+        ledger: ledger
     )
+
+    /// The ledger of `cluster`: a switchover 11 minutes ago, and the failover of its events (pg-a
+    /// → pg-b, 97 s ago) with held connections and a refusal; one point every 30 s per listener, the
+    /// primary's route down for the failover's seconds.
+    static let ledger: LedgerStats = {
+        let switchover = FailoverRecord(
+            change: LeaderChangeFacts(
+                id: 1, oldLeader: "pg-b", newLeader: "pg-a", oldGeneration: 4, generation: 5, switchoverRequestedAt: now - 700,
+                leaderChangedAt: now - 699.2, confirmedAt: now - 699.1, sessionsClosed: 2),
+            oldLeaderLastReplyAt: now - 699.5, firstByteAt: now - 699.08, unavailableFrom: now - 699.5, unavailableUntil: now - 699.08,
+            unavailableUntilSource: .firstByte, settled: true)
+        let failover = FailoverRecord(
+            change: LeaderChangeFacts(
+                id: 2, oldLeader: "pg-a", newLeader: "pg-b", oldGeneration: 5, generation: 7, leaderChangedAt: now - 97,
+                confirmedAt: now - 95.38, sessionsClosed: 17),
+            oldLeaderLastReplyAt: now - 97.8, firstByteAt: now - 95.37,
+            held: HoldSummary(count: 3, timedOut: 0, waitP50: 1.6, waitP99: 1.7, waitMax: 1.7), refused: 1,
+            unavailableFrom: now - 97.8, unavailableUntil: now - 95.37, unavailableUntilSource: .firstByte, settled: true)
+        var unavailable = LatencyHistogram(bounds: LatencyHistogram.unavailableBounds)
+        unavailable.observe(0.42)
+        unavailable.observe(2.43)
+        var waits = LatencyHistogram(bounds: LatencyHistogram.holdWaitBounds)
+        for wait in [1.5, 1.6, 1.7] { waits.observe(wait) }
+        func points(_ scale: Double, failoverDown: Bool) -> [SeriesPoint] {
+            stride(from: 870.0, through: 0, by: -30).map { ago in
+                let t = now + 0.25 - ago
+                let down = failoverDown && ago == 90
+                return SeriesPoint(time: t, sessionsPerSecond: scale * (1 + (ago / 30).truncatingRemainder(dividingBy: 4)),
+                                   bytesPerSecond: scale * 1000 * (ago / 30), held: down ? 3 : 0, ready: !down)
+            }
+        }
+        return LedgerStats(
+            failovers: [failover, switchover], writeUnavailable: unavailable,
+            holdWait: [ListenerHistogram(listener: "primary", histogram: waits),
+                       ListenerHistogram(listener: "replicas", histogram: LatencyHistogram(bounds: LatencyHistogram.holdWaitBounds))],
+            series: [ListenerSeries(listener: "primary", role: .primary, points: points(2, failoverDown: true)),
+                     ListenerSeries(listener: "replicas", role: .replica, points: points(5, failoverDown: false)),
+                     ListenerSeries(listener: "legacy", role: .static, points: points(1, failoverDown: false))])
+    }()
 
     /// Static listeners only, nothing happened yet.
     static let staticOnly = StatsSnapshot(

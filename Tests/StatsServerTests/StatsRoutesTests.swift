@@ -15,6 +15,8 @@ import Testing
         ("/", 200, "text/html; charset=utf-8"),
         ("/stats.json", 200, "application/json"),
         ("/metrics", 200, "text/plain; version=0.0.4; charset=utf-8"),
+        ("/events.json", 200, "application/json"),
+        ("/ledger.html", 200, "text/html; charset=utf-8"),
         ("/health", 200, "text/plain; charset=utf-8"),
         ("/ready", 200, "text/plain; charset=utf-8"),
         ("/primary", 200, "text/plain; charset=utf-8"),

@@ -52,6 +52,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
     private var disconnects: UInt64 = 0
     private var events: [StatsEvent] = []
     private var memberStatus: [String: (status: BackendStatus, since: Double)] = [:]
+    /// Each leader change's steps, for the failover ledger.
+    private var leaderChangeLog = LeaderChangeLog()
     private static let eventLimit = 100
 
     /// Switchman's own checks of every member (`nil`: none, lag comes from ZooKeeper).
@@ -163,6 +165,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         leaderSeenAt = loop.now
         stuckPromotionReported = false
         leaderChanges += 1
+        leaderChangeLog.leaderChanged(from: old, to: new, at: now)
         if confirmedLeader != new {
             confirmedLeader = nil
             confirmedAt = nil
@@ -211,11 +214,13 @@ public final class ClusterCoordinator: @unchecked Sendable {
         guard let pending = topology?.pendingSwitchover, !pending.scheduled,
               pending.from == nil || pending.from == topology?.leaderName else {
             switchoverSeenAt = nil
+            leaderChangeLog.switchoverCleared()
             return false
         }
         let seen = switchoverSeenAt ?? loop.now
         if switchoverSeenAt == nil {
             switchoverSeenAt = seen
+            leaderChangeLog.switchoverRequested(at: SystemClock.wallSeconds())
             record(.leaderChange, "switchover requested\(pending.from.map { " from \($0)" } ?? "")\(pending.to.map { " to \($0)" } ?? ""): new primary sessions wait", now: SystemClock.wallSeconds())
             logger.notice("switchover requested; new primary sessions wait for the new leader",
                           metadata: ["from": "\(pending.from ?? "-")", "to": "\(pending.to ?? "-")"])
@@ -238,6 +243,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
             controls: controls, generations: &generations)
         let changed = plan?.routes != fresh.routes
         plan = fresh
+        if let generation = fresh.writableLeader?.generation { leaderChangeLog.lastWritableGeneration = generation }
         trackMemberStatus(fresh)
         if changed {
             publish(fresh.routes) { [weak self] closed in
@@ -255,6 +261,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
     }
 
     private func sessionsClosed(_ count: Int) {
+        leaderChangeLog.sessionsClosed(count)
         if var change = pendingChange {
             change.closed += count
             pendingChange = change
@@ -278,6 +285,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         let generation = plan?.writableLeader?.generation ?? generations.lastGeneration
         let change = pendingChange
         pendingChange = nil
+        leaderChangeLog.confirmed(member.name, generation: generation, at: now)
         let message = "leader \(member.name) confirmed writable \(String(format3(seconds)))s after its leader znode; writes flow (generation \(generation))"
         if let index = events.firstIndex(where: { $0.leaderChange != nil }), var details = events[index].leaderChange {
             details.timeToConfirmation = seconds
@@ -452,7 +460,8 @@ public final class ClusterCoordinator: @unchecked Sendable {
                 members[members.count - 1].adminState = controls.state(of: name)
             }
         }
-        return ClusterView(cluster: stats, members: members, events: events, pausedListeners: controls.pausedListeners)
+        return ClusterView(cluster: stats, members: members, events: events, leaderChanges: leaderChangeLog.changes,
+                           pausedListeners: controls.pausedListeners)
     }
 }
 
@@ -464,6 +473,8 @@ public struct ClusterView: Sendable {
     public let members: [MemberStats]
     /// Recent events, newest first.
     public let events: [StatsEvent]
+    /// Recent leader changes with the time of each step, oldest first (the failover ledger's input).
+    public let leaderChanges: [LeaderChangeFacts]
     /// Listeners an operator paused.
     public var pausedListeners: Set<String> = []
 }

@@ -32,6 +32,8 @@ public struct StatsRouteConfiguration: Sendable, Equatable {
 /// | `/` | the HTML page |
 /// | `/stats.json` | ``StatsJSON`` |
 /// | `/metrics` | ``PrometheusText`` |
+/// | `/events.json` | ``LedgerJSON``: the failover ledger and recent events |
+/// | `/ledger.html` | ``LedgerHTML``: the page's Failovers section alone (the page's script refreshes it) |
 /// | `/health` | liveness: 200 while every loop has a heartbeat younger than `heartbeatTimeout`, else 503; never needs auth, never looks at the cluster |
 /// | `/primary` | 200 when a primary-role listener's route is ready, else 503 |
 /// | `/replica` | 200 when a replica-role listener's route is ready (replicas or fallback), else 503 |
@@ -73,6 +75,10 @@ public enum StatsRoutes {
             return HTTPResponse(status: 200, contentType: "application/json", body: StatsJSON.render(snapshot()))
         case "/metrics":
             return HTTPResponse(status: 200, contentType: PrometheusText.contentType, body: PrometheusText.render(snapshot()))
+        case "/events.json":
+            return HTTPResponse(status: 200, contentType: "application/json", body: LedgerJSON.render(snapshot()))
+        case "/ledger.html":
+            return HTTPResponse(status: 200, contentType: StatsHTML.contentType, body: LedgerHTML.render(snapshot()))
         case "/ready":
             return probe(ready(snapshot()))
         case "/primary":
@@ -80,7 +86,7 @@ public enum StatsRoutes {
         case "/replica":
             return probe(routeReadiness(snapshot(), role: .replica))
         default:
-            return HTTPResponse(status: 404, body: "404 Not Found: try /, /stats.json, /metrics, /health, /ready, /primary, /replica\n")
+            return HTTPResponse(status: 404, body: "404 Not Found: try /, /stats.json, /events.json, /metrics, /health, /ready, /primary, /replica\n")
         }
     }
 

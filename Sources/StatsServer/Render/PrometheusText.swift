@@ -18,6 +18,7 @@ public enum PrometheusText {
         listeners(snapshot.listeners, &out)
         members(snapshot.members, scope: snapshot.cluster?.scope, &out)
         loops(snapshot.loops, &out)
+        if let ledger = snapshot.ledger { self.ledger(ledger, scope: snapshot.cluster?.scope, &out) }
         return out.text
     }
 
@@ -226,15 +227,21 @@ struct PrometheusWriter {
     enum Kind: String {
         case counter
         case gauge
+        case histogram
     }
 
     private(set) var text = ""
 
     /// Writes `# HELP`, `# TYPE` and the samples of one family (HELP/TYPE even without samples).
     mutating func family(_ name: String, _ kind: Kind, _ help: String, _ samples: [Sample]) {
+        family(name, kind, help, samples.map { ("", $0) })
+    }
+
+    /// Writes a family whose samples carry a suffix to the name (a histogram's `_bucket`, `_sum`, `_count`).
+    mutating func family(_ name: String, _ kind: Kind, _ help: String, _ samples: [(suffix: String, sample: Sample)]) {
         text += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(kind.rawValue)\n"
-        for sample in samples {
-            text += name
+        for (suffix, sample) in samples {
+            text += name + suffix
             if !sample.labels.isEmpty {
                 text += "{" + sample.labels.map { "\($0.0)=\"\(Self.escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
             }

@@ -38,6 +38,12 @@ extension StatsHTML {
     ol.events li{padding:4px 0 4px 10px;border-bottom:1px solid var(--line);border-left:4px solid transparent}
     ol.events li.leader_change{border-left-color:var(--warn)}
     ol.events li.zookeeper{border-left-color:var(--excl)}
+    svg.timeline{display:block;width:100%;max-width:900px;height:auto;font:11px system-ui,sans-serif}
+    .tl-nodata{fill:var(--line)}.tl-up{fill:var(--up);fill-opacity:.45}.tl-down{fill:var(--down)}.tl-window{fill-opacity:.85}
+    .tl-tick{stroke:var(--line)}.tl-axis,.tl-label,.tl-note,.sp-label{fill:var(--muted)}.tl-label{fill:var(--fg)}
+    .tl-mark{stroke:var(--fg);stroke-width:1.5;stroke-dasharray:3 2}
+    svg.spark{display:block;width:240px;height:48px;font:9px system-ui,sans-serif}
+    .sp-bg{fill:var(--card);stroke:var(--line)}.sp-line{fill:none;stroke:var(--up);stroke-width:1.2}
     @media (max-width:760px){
     body{padding:8px 10px 24px}
     table.t thead{display:none}
@@ -232,6 +238,12 @@ extension StatsHTML {
           document.title = d.cluster ? "Switchman · " + d.cluster.scope : "Switchman";
           updated.className = "muted";
           updated.textContent = "updated " + utc(d.generated_at) + " · every " + (ms / 1000) + " s";
+          var ledger = document.getElementById("s-ledger");
+          if (ledger) {
+            return fetch("ledger.html", {cache: "no-store", credentials: "same-origin", signal: ctl ? ctl.signal : undefined})
+              .then(function (r) { return r.ok ? r.text() : null; })
+              .then(function (html) { if (html !== null && last["s-ledger"] !== html) { ledger.innerHTML = html; last["s-ledger"] = html; } });
+          }
         })
         .catch(function (e) {
           updated.className = "stale";

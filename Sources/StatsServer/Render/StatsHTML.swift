@@ -40,6 +40,10 @@ public enum StatsHTML {
         for section in sections(snapshot) {
             let heading = section.title.isEmpty ? "" : "<h2>\(section.title)</h2>"
             page += "<section>\(heading)<div id=\"\(section.id)\">\(section.html)</div></section>\n"
+            if section.id == "s-members", snapshot.ledger != nil {
+                // Not one of `sections`: the script has no twin of it and fetches /ledger.html instead.
+                page += "<section><h2>Failovers</h2><div id=\"\(LedgerHTML.sectionID)\">\(LedgerHTML.render(snapshot))</div></section>\n"
+            }
         }
         page += "<script>\(script)</script>\n</body>\n</html>\n"
         return page

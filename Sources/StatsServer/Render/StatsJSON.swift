@@ -138,7 +138,7 @@ public enum StatsJSON {
         ])
     }
 
-    private static func event(_ e: StatsEvent) -> JSONValue {
+    static func event(_ e: StatsEvent) -> JSONValue {
         .object([
             ("time", .number(e.time)),
             ("kind", .string(e.kind.rawValue)),

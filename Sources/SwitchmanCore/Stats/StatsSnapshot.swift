@@ -20,6 +20,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var events: [StatsEvent]
     /// One entry per event loop thread; `/health` reads it.
     public var loops: [LoopStats]
+    /// The failover ledger and the last 15 minutes of traffic; `nil` when not collected.
+    public var ledger: LedgerStats?
 
     /// Creates a snapshot; only the time and the process section are required.
     public init(
@@ -29,7 +31,8 @@ public struct StatsSnapshot: Sendable, Equatable {
         listeners: [ListenerStats] = [],
         members: [MemberStats] = [],
         events: [StatsEvent] = [],
-        loops: [LoopStats] = []
+        loops: [LoopStats] = [],
+        ledger: LedgerStats? = nil
     ) {
         self.generatedAt = generatedAt
         self.process = process
@@ -38,6 +41,7 @@ public struct StatsSnapshot: Sendable, Equatable {
         self.members = members
         self.events = events
         self.loops = loops
+        self.ledger = ledger
     }
 
     /// Seconds the process has been running at `generatedAt` (never negative).

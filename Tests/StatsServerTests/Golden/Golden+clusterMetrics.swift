@@ -277,6 +277,56 @@ switchman_loop_heartbeat_age_seconds{loop="1"} 0.6
 # TYPE switchman_loop_sessions gauge
 switchman_loop_sessions{loop="0"} 9
 switchman_loop_sessions{loop="1"} 6
+# HELP switchman_write_unavailable_seconds Write-unavailability window of each failover: from the old leader's last reply (or the switchover request, or the leader znode change) to the first byte forwarded to the new leader.
+# TYPE switchman_write_unavailable_seconds histogram
+switchman_write_unavailable_seconds_bucket{scope="demo",le="0.05"} 0
+switchman_write_unavailable_seconds_bucket{scope="demo",le="0.1"} 0
+switchman_write_unavailable_seconds_bucket{scope="demo",le="0.25"} 0
+switchman_write_unavailable_seconds_bucket{scope="demo",le="0.5"} 1
+switchman_write_unavailable_seconds_bucket{scope="demo",le="1"} 1
+switchman_write_unavailable_seconds_bucket{scope="demo",le="2"} 1
+switchman_write_unavailable_seconds_bucket{scope="demo",le="5"} 2
+switchman_write_unavailable_seconds_bucket{scope="demo",le="10"} 2
+switchman_write_unavailable_seconds_bucket{scope="demo",le="30"} 2
+switchman_write_unavailable_seconds_bucket{scope="demo",le="60"} 2
+switchman_write_unavailable_seconds_bucket{scope="demo",le="120"} 2
+switchman_write_unavailable_seconds_bucket{scope="demo",le="+Inf"} 2
+switchman_write_unavailable_seconds_sum{scope="demo"} 2.85
+switchman_write_unavailable_seconds_count{scope="demo"} 2
+# HELP switchman_hold_wait_seconds How long held connections waited, from accept to their connect, their hold timeout or their client's hang-up.
+# TYPE switchman_hold_wait_seconds histogram
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.005"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.01"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.025"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.05"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.1"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.25"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="0.5"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="1"} 0
+switchman_hold_wait_seconds_bucket{listener="primary",le="2.5"} 3
+switchman_hold_wait_seconds_bucket{listener="primary",le="5"} 3
+switchman_hold_wait_seconds_bucket{listener="primary",le="10"} 3
+switchman_hold_wait_seconds_bucket{listener="primary",le="30"} 3
+switchman_hold_wait_seconds_bucket{listener="primary",le="60"} 3
+switchman_hold_wait_seconds_bucket{listener="primary",le="+Inf"} 3
+switchman_hold_wait_seconds_sum{listener="primary"} 4.8
+switchman_hold_wait_seconds_count{listener="primary"} 3
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.005"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.01"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.025"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.05"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.1"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.25"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="0.5"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="1"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="2.5"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="5"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="10"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="30"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="60"} 0
+switchman_hold_wait_seconds_bucket{listener="replicas",le="+Inf"} 0
+switchman_hold_wait_seconds_sum{listener="replicas"} 0
+switchman_hold_wait_seconds_count{listener="replicas"} 0
 
 """#
 }
