@@ -215,6 +215,10 @@ public struct ListenerCounters: Sendable, Equatable {
     /// Sessions still connecting or starting up when their server left the route: sent on to the
     /// new route (or its hold) instead of being closed.
     public var movedByRouteChange: UInt64 = 0
+    /// Start-ups whose `application_name` got the client's address (`client_address: application_name`).
+    public var clientAddressTagged: UInt64 = 0
+    /// Start-ups that `client_address: application_name` could not tag: encrypted (TLS, GSSAPI).
+    public var clientAddressUntaggedEncrypted: UInt64 = 0
     /// Sessions that waited in a hold during a failover.
     public var heldTotal: UInt64 = 0
     /// PostgreSQL start-ups replayed to another node after a 57P03 (also counted in `retries`).
@@ -235,6 +239,8 @@ public struct ListenerCounters: Sendable, Equatable {
         noBackend += other.noBackend
         closedByRouteChange += other.closedByRouteChange
         movedByRouteChange += other.movedByRouteChange
+        clientAddressTagged += other.clientAddressTagged
+        clientAddressUntaggedEncrypted += other.clientAddressUntaggedEncrypted
         heldTotal += other.heldTotal
         startupRetries += other.startupRetries
         cancelRequestsForwarded += other.cancelRequestsForwarded

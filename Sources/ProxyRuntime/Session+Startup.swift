@@ -50,8 +50,10 @@ extension Session {
         if let startup { return startup }
         guard startupPending else { return nil }
         startupPending = false
+        let tagsClientAddress = listener.configuration.clientAddress == .application_name
         let machine = StartupMachine(
-            now: acceptedAt, choosesServerAtOnce: choosesServerAtOnce, answerTimeout: timeouts.startupAnswer.nanoseconds)
+            now: acceptedAt, choosesServerAtOnce: choosesServerAtOnce, answerTimeout: timeouts.startupAnswer.nanoseconds,
+            clientAddressTag: tagsClientAddress ? peer?.description : nil)
         startup = machine
         if state == .established {
             guard perform(machine.handle(.connected, now: worker.loop.now, canReplay: replayBudgetLeft())) else { return nil }
@@ -93,6 +95,9 @@ extension Session {
                 beginCancel(key, packet: packet)
                 return false
             case .handOff:
+                if let tagged = startup?.applicationNameTagged {
+                    if tagged { listener.counters.clientAddressTagged += 1 } else { listener.counters.clientAddressUntaggedEncrypted += 1 }
+                }
                 startup = nil
                 startupPending = false
                 pump()

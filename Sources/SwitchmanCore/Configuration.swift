@@ -162,6 +162,15 @@ public enum ReplicaFallback: String, Sendable, Equatable, CaseIterable {
     case none
 }
 
+/// `client_address:` — whether the client's address reaches the database with its start-up.
+public enum ClientAddressForwarding: String, Sendable, Equatable, CaseIterable {
+    /// The StartupMessage goes on as the client sent it.
+    case none
+    /// `application_name` becomes `<original> [<client ip:port>]` (``ApplicationNameTag``), for
+    /// plaintext sessions; an encrypted start-up cannot be rewritten and goes on untouched.
+    case application_name
+}
+
 /// One entry of `listeners:`.
 public struct ListenerConfiguration: Sendable, Equatable {
     /// Unique name, used in logs, stats and environment overrides.
@@ -195,6 +204,8 @@ public struct ListenerConfiguration: Sendable, Equatable {
     public let syncOnly: Bool
     /// Replica role: only members whose Patroni tags have these values (`tags: {dc: east}`).
     public let tags: [String: String]
+    /// Whether the client's address is written into the start-up's `application_name`.
+    public let clientAddress: ClientAddressForwarding
 
     public init(
         name: String,
@@ -211,7 +222,8 @@ public struct ListenerConfiguration: Sendable, Equatable {
         closeOnLag: Bool = false,
         requireStreaming: Bool = false,
         syncOnly: Bool = false,
-        tags: [String: String] = [:]
+        tags: [String: String] = [:],
+        clientAddress: ClientAddressForwarding = .none
     ) {
         self.name = name
         self.bind = bind
@@ -228,6 +240,7 @@ public struct ListenerConfiguration: Sendable, Equatable {
         self.requireStreaming = requireStreaming
         self.syncOnly = syncOnly
         self.tags = tags
+        self.clientAddress = clientAddress
     }
 }
 

@@ -151,6 +151,7 @@ final class StatsAssembler: Sendable {
                     sessionsTotal: c.sessionsTotal, held: figures.held, queued: figures.queued, bytesIn: c.bytesIn, bytesOut: c.bytesOut,
                     connectErrors: c.connectErrors, retries: c.retries, staleSessionsClosed: c.closedByRouteChange,
                     sessionsMovedByRouteChange: c.movedByRouteChange,
+                    clientAddressTagged: c.clientAddressTagged, clientAddressUntaggedEncrypted: c.clientAddressUntaggedEncrypted,
                     sessionsRefused: c.noBackend, cancelRequestsForwarded: c.cancelRequestsForwarded,
                     sessionsPerSecond: rates.sessions.rate(now: second), bytesInPerSecond: rates.bytesIn.rate(now: second),
                     bytesOutPerSecond: rates.bytesOut.rate(now: second)))

@@ -108,6 +108,40 @@ extension SocketTests {
             #expect(ports.contains("\(running.port)"))
         }
 
+        // MARK: - The client's address in the database
+
+        @Test func clientAddressListenerShowsTheClientsAddressInPgStatActivityAndStillCancels() throws {
+            let node = try PostgresNode()
+            defer { node.destroy() }
+            let plain = staticListener(servers: [node.port])
+            let tagging = ListenerConfiguration(
+                name: "tagging", bind: plain.bind, role: .static, servers: plain.servers, clientAddress: .application_name)
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [plain, tagging]))
+            defer { proxy.stop() }
+            let client = try LibPQClient.connect(Self.conninfo(port: proxy.port("tagging"), "sslmode=disable application_name=psql")).get()
+            let port = try #require(client.localPort)
+            #expect(try client.value("select application_name from pg_stat_activity where pid = pg_backend_pid()") == "psql [127.0.0.1:\(port)]")
+            #expect(try client.value("show application_name") == "psql [127.0.0.1:\(port)]")
+            try expectPromptCancel(client, attempt: 0)
+            // A 63-byte name is trimmed to make room, not refused.
+            let long = String(repeating: "x", count: 63)
+            let second = try LibPQClient.connect(Self.conninfo(port: proxy.port("tagging"), "sslmode=disable application_name=\(long)")).get()
+            let secondPort = try #require(second.localPort)
+            let shown = try #require(try second.value("show application_name"))
+            #expect(shown.utf8.count <= 63 && shown.hasPrefix("xxxx") && shown.hasSuffix(" [127.0.0.1:\(secondPort)]"), "\(shown)")
+            // TLS: the start-up is encrypted, goes on as sent, and is counted.
+            let tls = try LibPQClient.connect(Self.conninfo(port: proxy.port("tagging"), "sslmode=require application_name=psql")).get()
+            #expect(tls.usesTLS)
+            #expect(try tls.value("show application_name") == "psql")
+            // The plain listener leaves the name alone.
+            let untouched = try LibPQClient.connect(Self.conninfo(port: proxy.port("raw"), "sslmode=disable application_name=psql")).get()
+            #expect(try untouched.value("show application_name") == "psql")
+            let counters = proxy.statistics().listeners["tagging"]!.counters
+            #expect(counters.clientAddressTagged == 2)
+            #expect(counters.clientAddressUntaggedEncrypted == 1)
+            #expect(proxy.statistics().listeners["raw"]!.counters.clientAddressTagged == 0)
+        }
+
         // MARK: - Cancel requests
 
         @Test func pqCancelCancelsPromptlyOnARoundRobinListenerOverTwoNodes() throws {

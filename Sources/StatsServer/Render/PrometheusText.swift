@@ -136,6 +136,16 @@ public enum PrometheusText {
             "Sessions not yet answered by their server that a route change sent to the new route's server.",
             each { String($0.sessionsMovedByRouteChange) }
         )
+        out.family(
+            "switchman_listener_client_address_tagged_total", .counter,
+            "Start-ups whose application_name got the client's address (client_address: application_name).",
+            each { String($0.clientAddressTagged) }
+        )
+        out.family(
+            "switchman_listener_client_address_untagged_encrypted_total", .counter,
+            "Start-ups with client_address: application_name that went on untagged because they were encrypted.",
+            each { String($0.clientAddressUntaggedEncrypted) }
+        )
         out.family("switchman_listener_sessions_refused_total", .counter, "Connections refused (no route, hold timeout, limits).", each { String($0.sessionsRefused) })
         out.family(
             "switchman_listener_cancel_requests_forwarded_total", .counter, "PostgreSQL cancel requests forwarded.",

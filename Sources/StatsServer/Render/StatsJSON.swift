@@ -98,6 +98,8 @@ public enum StatsJSON {
             ("retries", .unsigned(l.retries)),
             ("stale_sessions_closed", .unsigned(l.staleSessionsClosed)),
             ("sessions_moved_by_route_change", .unsigned(l.sessionsMovedByRouteChange)),
+            ("client_address_tagged", .unsigned(l.clientAddressTagged)),
+            ("client_address_untagged_encrypted", .unsigned(l.clientAddressUntaggedEncrypted)),
             ("sessions_refused", .unsigned(l.sessionsRefused)),
             ("cancel_requests_forwarded", .unsigned(l.cancelRequestsForwarded)),
         ])

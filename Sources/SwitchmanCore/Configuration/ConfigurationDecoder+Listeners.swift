@@ -79,7 +79,8 @@ extension ConfigurationDecoder {
             closeOnLag: try reader.bool("close_on_lag") ?? defaults.closeOnLag,
             requireStreaming: try reader.bool("require_streaming") ?? defaults.requireStreaming,
             syncOnly: try reader.bool("sync_only") ?? defaults.syncOnly,
-            tags: try decodeTags(reader) ?? defaults.tags
+            tags: try decodeTags(reader) ?? defaults.tags,
+            clientAddress: try reader.choice("client_address", ClientAddressForwarding.self) ?? defaults.clientAddress
         )
     }
 

@@ -13,7 +13,7 @@ enum ConfigurationSchema {
     /// Keys of one entry of `listeners:`.
     static let listener = [
         "name", "bind", "role", "servers", "balance", "maxconn", "server_maxconn", "queue_max", "retries",
-        "max_lag", "fallback", "close_on_lag", "require_streaming", "sync_only", "tags",
+        "max_lag", "fallback", "close_on_lag", "require_streaming", "sync_only", "tags", "client_address",
     ]
     /// Keys of `stats:`.
     static let stats = ["bind", "refresh", "auth", "admin"]

@@ -178,11 +178,20 @@ public final class StartupMachine {
 
     private var actions: [Action] = []
 
+    /// `ip:port` of the client when its StartupMessage's `application_name` is to carry it
+    /// (``ApplicationNameTag``); nil leaves the start-up as sent.
+    private let clientAddressTag: String?
+    /// With a ``clientAddressTag``: whether the StartupMessage was tagged (true), or went on as sent
+    /// because the start-up was encrypted (false); nil until one or the other happened.
+    public private(set) var applicationNameTagged: Bool?
+
     /// A machine for a connection accepted at `now`. `choosesServerAtOnce`: ``start()`` asks for a
     /// server before the client said anything. `answerTimeout`: how long (nanoseconds) a node may
-    /// take to answer the start-up sent to it.
-    public init(now: UInt64, choosesServerAtOnce: Bool, answerTimeout: UInt64) {
+    /// take to answer the start-up sent to it. `clientAddressTag`: the client's `ip:port`, to be
+    /// written into the StartupMessage's `application_name` (nil: sent as is).
+    public init(now: UInt64, choosesServerAtOnce: Bool, answerTimeout: UInt64, clientAddressTag: String? = nil) {
         self.answerTimeout = answerTimeout
+        self.clientAddressTag = clientAddressTag
         deadline = Self.firstPacketDeadline(madeAt: now)
         serverWanted = choosesServerAtOnce
     }
@@ -351,8 +360,14 @@ public final class StartupMachine {
                     finish(.forwardCancel(key, packet: bytes))
                     return
                 case .cancelRequest, .startup:
+                    var sent = bytes
+                    if case .startup = packet, let clientAddressTag,
+                       let tagged = ApplicationNameTag.rewrite(startupPacket: bytes, client: clientAddressTag) {
+                        sent = tagged
+                        applicationNameTagged = true
+                    }
                     // Whatever the client sent past its StartupMessage travels (and replays) with it.
-                    replayBytes = bytes + clientInput
+                    replayBytes = sent + clientInput
                     clientInput = []
                     clientPhase = .forwarding
                     unsent = true
@@ -420,6 +435,7 @@ public final class StartupMachine {
             switch event {
             case .encryptionAccepted:
                 // Encrypted end to end from the next byte on.
+                if clientAddressTag != nil { applicationNameTagged = false }
                 goBlind()
                 return
             case .encryptionRefused:

@@ -36,6 +36,10 @@ public struct ListenerStats: Sendable, Equatable {
     /// Sessions still waiting for their server's first answer that a route change sent to the new
     /// route's server instead of closing them, since start.
     public var sessionsMovedByRouteChange: UInt64
+    /// `client_address: application_name`: start-ups whose `application_name` got the client's
+    /// address, and start-ups that went on untagged because they were encrypted (TLS, GSSAPI), since start.
+    public var clientAddressTagged: UInt64
+    public var clientAddressUntaggedEncrypted: UInt64
     /// Connections refused (no route, hold timed out or full, limits) since start.
     public var sessionsRefused: UInt64
     /// PostgreSQL cancel requests forwarded since start.
@@ -67,6 +71,8 @@ public struct ListenerStats: Sendable, Equatable {
         retries: UInt64 = 0,
         staleSessionsClosed: UInt64 = 0,
         sessionsMovedByRouteChange: UInt64 = 0,
+        clientAddressTagged: UInt64 = 0,
+        clientAddressUntaggedEncrypted: UInt64 = 0,
         sessionsRefused: UInt64 = 0,
         cancelRequestsForwarded: UInt64 = 0,
         sessionsPerSecond: Double = 0,
@@ -89,6 +95,8 @@ public struct ListenerStats: Sendable, Equatable {
         self.retries = retries
         self.staleSessionsClosed = staleSessionsClosed
         self.sessionsMovedByRouteChange = sessionsMovedByRouteChange
+        self.clientAddressTagged = clientAddressTagged
+        self.clientAddressUntaggedEncrypted = clientAddressUntaggedEncrypted
         self.sessionsRefused = sessionsRefused
         self.cancelRequestsForwarded = cancelRequestsForwarded
         self.sessionsPerSecond = sessionsPerSecond

@@ -46,6 +46,16 @@ final class LibPQClient {
     /// Whether the connection runs over TLS.
     var usesTLS: Bool { PQsslInUse(connection) == 1 }
 
+    /// The client side's local port (what the proxy sees as the client's port).
+    var localPort: UInt16? {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(PQsocket(connection), $0, &length) == 0 }
+        }
+        return ok ? UInt16(bigEndian: address.sin_port) : nil
+    }
+
     /// Runs `sql` and returns the first column of the first row, or throws the error's SQLSTATE and text.
     func value(_ sql: String) throws -> String? {
         guard let result = PQexec(connection, sql) else { throw QueryError(sqlstate: nil, message: errorMessage) }

@@ -147,6 +147,16 @@ switchman_listener_stale_sessions_closed_total{listener="legacy"} 0
 switchman_listener_sessions_moved_by_route_change_total{listener="primary"} 0
 switchman_listener_sessions_moved_by_route_change_total{listener="replicas"} 0
 switchman_listener_sessions_moved_by_route_change_total{listener="legacy"} 0
+# HELP switchman_listener_client_address_tagged_total Start-ups whose application_name got the client's address (client_address: application_name).
+# TYPE switchman_listener_client_address_tagged_total counter
+switchman_listener_client_address_tagged_total{listener="primary"} 0
+switchman_listener_client_address_tagged_total{listener="replicas"} 0
+switchman_listener_client_address_tagged_total{listener="legacy"} 0
+# HELP switchman_listener_client_address_untagged_encrypted_total Start-ups with client_address: application_name that went on untagged because they were encrypted.
+# TYPE switchman_listener_client_address_untagged_encrypted_total counter
+switchman_listener_client_address_untagged_encrypted_total{listener="primary"} 0
+switchman_listener_client_address_untagged_encrypted_total{listener="replicas"} 0
+switchman_listener_client_address_untagged_encrypted_total{listener="legacy"} 0
 # HELP switchman_listener_sessions_refused_total Connections refused (no route, hold timeout, limits).
 # TYPE switchman_listener_sessions_refused_total counter
 switchman_listener_sessions_refused_total{listener="primary"} 1

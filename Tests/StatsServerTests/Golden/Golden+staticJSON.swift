@@ -46,6 +46,8 @@ extension Golden {
       "retries": 0,
       "stale_sessions_closed": 0,
       "sessions_moved_by_route_change": 0,
+      "client_address_tagged": 0,
+      "client_address_untagged_encrypted": 0,
       "sessions_refused": 0,
       "cancel_requests_forwarded": 0
     }

@@ -68,6 +68,12 @@ switchman_listener_stale_sessions_closed_total{listener="web"} 0
 # HELP switchman_listener_sessions_moved_by_route_change_total Sessions not yet answered by their server that a route change sent to the new route's server.
 # TYPE switchman_listener_sessions_moved_by_route_change_total counter
 switchman_listener_sessions_moved_by_route_change_total{listener="web"} 0
+# HELP switchman_listener_client_address_tagged_total Start-ups whose application_name got the client's address (client_address: application_name).
+# TYPE switchman_listener_client_address_tagged_total counter
+switchman_listener_client_address_tagged_total{listener="web"} 0
+# HELP switchman_listener_client_address_untagged_encrypted_total Start-ups with client_address: application_name that went on untagged because they were encrypted.
+# TYPE switchman_listener_client_address_untagged_encrypted_total counter
+switchman_listener_client_address_untagged_encrypted_total{listener="web"} 0
 # HELP switchman_listener_sessions_refused_total Connections refused (no route, hold timeout, limits).
 # TYPE switchman_listener_sessions_refused_total counter
 switchman_listener_sessions_refused_total{listener="web"} 0
