@@ -40,15 +40,7 @@ DIR=$(sm_abs_dir "${dir:-$(mktemp -d /tmp/switchman-soak.XXXXXX)}")
 chmod 755 "$DIR"
 CLUSTER="$DIR/cluster"
 
-if [[ -n "${SWITCHMAN_BIN:-}" ]]; then
-    BIN=$SWITCHMAN_BIN
-else
-    command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
-    sm_log "building Switchman (release)"
-    (cd "$ROOT" && swift build -c release --product switchman >&2)
-    BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/switchman"
-fi
-[[ -x "$BIN" ]] || sm_die "no switchman binary at $BIN"
+BIN=$(sm_switchman_binary "$ROOT")
 
 SWITCHMAN_PID=""
 cleanup() {
@@ -63,11 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -f "$CLUSTER/cluster.env" ]] && "$LC" wait-healthy "$CLUSTER" 5 >/dev/null 2>&1; then
-    sm_log "reusing the cluster running in $CLUSTER"
-else
-    "$LC" start "$CLUSTER"
-fi
+sm_cluster_up "$CLUSTER"
 # shellcheck disable=SC1091
 source "$CLUSTER/cluster.env"
 

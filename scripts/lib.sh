@@ -195,3 +195,29 @@ sm_env_get() {
     [[ -f "$1" ]] || return 1
     sed -n "s/^$2=//p" "$1" | tail -n 1
 }
+
+# sm_switchman_binary ROOT — prints the Switchman binary the benchmarks run: $SWITCHMAN_BIN when set,
+# else a release build of the repository at ROOT (built now; swift build's output goes to stderr).
+sm_switchman_binary() {
+    local bin
+    if [[ -n "${SWITCHMAN_BIN:-}" ]]; then
+        bin=$SWITCHMAN_BIN
+    else
+        command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
+        sm_log "building Switchman (release)"
+        (cd "$1" && swift build -c release --product switchman >&2)
+        bin="$(cd "$1" && swift build -c release --show-bin-path)/switchman"
+    fi
+    [[ -x "$bin" ]] || sm_die "no switchman binary at $bin"
+    printf '%s\n' "$bin"
+}
+
+# sm_cluster_up CLUSTER_DIR — reuses the local cluster in CLUSTER_DIR when it is healthy within 5 s,
+# else starts one there (scripts/local-cluster.sh).
+sm_cluster_up() {
+    if [[ -f "$1/cluster.env" ]] && "$SM_LIB_DIR/local-cluster.sh" wait-healthy "$1" 5 >/dev/null 2>&1; then
+        sm_log "reusing the cluster running in $1"
+    else
+        "$SM_LIB_DIR/local-cluster.sh" start "$1"
+    fi
+}
