@@ -190,3 +190,104 @@ func readUntilClosed(_ fd: Int32) -> (closed: Bool, count: Int, error: String?) 
         total += n
     }
 }
+
+extension SocketTests {
+    /// Hostile clients on the write and read ports (the stats port: SwitchmanFaultTests).
+    @Suite(.serialized)
+    struct HostileClientTests {
+        @Test func garbageHalfOpenAndSlowlorisClientsOnTheWriteAndReadPortsLeaveOtherClientsStartUpLatencyBounded() throws {
+            let primary = try FakePostgres.accepting(keyBase: 40_000)
+            let replica = try FakePostgres.accepting(keyBase: 50_000)
+            defer { primary.stop(); replica.stop() }
+            let proxy = try ProxyHarness(clusterConfiguration(holdTimeout: .seconds(5)))
+            defer { proxy.stop() }
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("n1", primary.port)], closesStaleSessions: true))
+            setRoute(proxy, "replicas", ListenerRoute(state: .ready, servers: [server("n2", replica.port)], closesStaleSessions: true))
+            let ports = [proxy.port("primary"), proxy.port("replicas")]
+
+            let quiet = try startUpLatencies(ports: ports, rounds: 10)
+            let hostile = try HostileClients(ports: ports, perKind: 40)
+            defer { hostile.stop() }
+            // Spread over the slowloris's trickle (a byte every 100 ms).
+            let underAttack = try startUpLatencies(ports: ports, rounds: 10, pauseMicroseconds: 150_000)
+            hostile.stop()
+            #expect(underAttack.max()! < 1.0, "start-ups took up to \(underAttack.max()!) s with hostile clients connected")
+            #expect(hostile.trickledBytes.load(ordering: .relaxed) > 0)
+            #expect(eventually { proxy.statistics().sessions == 0 }, "\(proxy.statistics().sessions) sessions left")
+            print("[fault] write/read ports, \(hostile.count) hostile clients: start-up max \(milliseconds(quiet.max()!)) ms quiet, \(milliseconds(underAttack.max()!)) ms under attack")
+        }
+
+        /// Seconds each client took from connect to ReadyForQuery, `rounds` per port.
+        private func startUpLatencies(ports: [UInt16], rounds: Int, pauseMicroseconds: UInt32 = 0) throws -> [Double] {
+            var latencies: [Double] = []
+            for _ in 0..<rounds {
+                usleep(pauseMicroseconds)
+                for port in ports {
+                    let start = SystemClock.monotonicNanoseconds()
+                    let client = try TestSocket.connect(port: port, timeoutSeconds: 8)
+                    defer { close(client) }
+                    try TestSocket.writeAll(client, Wire.startup())
+                    #expect(Wire.key(in: try Wire.readStartupAnswer(client).events) != nil)
+                    latencies.append(seconds(since: start))
+                }
+            }
+            return latencies
+        }
+    }
+}
+
+/// Bad clients held open on each of `ports`, `perKind` of each kind: garbage (random bytes, then
+/// silence), silent (connect, nothing), half-closed (part of a StartupMessage, then FIN), and
+/// slowloris (a StartupMessage one byte every 100 ms, from a thread of its own).
+final class HostileClients: Sendable {
+    private let descriptors: Mutex<[Int32]>
+    private let slow: [Int32]
+    private let stopped = Atomic<Bool>(false)
+    private let trickleDone = Atomic<Bool>(false)
+    let trickledBytes = Atomic<Int>(0)
+    let count: Int
+
+    init(ports: [UInt16], perKind: Int) throws {
+        var all: [Int32] = []
+        var slow: [Int32] = []
+        let startup = Wire.startup()
+        for port in ports {
+            for index in 0..<perKind {
+                let garbage = try TestSocket.connect(port: port)
+                try TestSocket.writeAll(garbage, patternBytes(512, seed: UInt64(index)))
+                let silent = try TestSocket.connect(port: port)
+                let halfClosed = try TestSocket.connect(port: port)
+                try TestSocket.writeAll(halfClosed, Array(startup.prefix(6)))
+                Socket.shutdownWrite(halfClosed)
+                let trickling = try TestSocket.connect(port: port)
+                all += [garbage, silent, halfClosed, trickling]
+                slow.append(trickling)
+            }
+        }
+        descriptors = Mutex(all)
+        self.slow = slow
+        count = all.count
+        DetachedThread.spawn(name: "slowloris") { [self] in
+            var offset = 0
+            while !stopped.load(ordering: .acquiring) && offset < startup.count {
+                for fd in self.slow { _ = startup.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, 1, Int32(MSG_NOSIGNAL)) } }
+                trickledBytes.add(self.slow.count, ordering: .relaxed)
+                offset += 1
+                usleep(100_000)
+            }
+            trickleDone.store(true, ordering: .releasing)
+        }
+    }
+
+    /// Stops the trickle and closes every bad client (idempotent).
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = eventually(seconds: 5) { trickleDone.load(ordering: .acquiring) }
+        descriptors.withLock { fds in
+            fds.forEach { close($0) }
+            fds = []
+        }
+    }
+}
+
+func milliseconds(_ seconds: Double) -> Int { Int((seconds * 1000).rounded()) }
