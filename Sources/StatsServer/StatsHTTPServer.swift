@@ -6,8 +6,10 @@ import SwitchmanCore
 
 /// The operators' HTTP server on one event loop: accepts, parses with ``HTTPRequestParser``, asks for
 /// a snapshot, answers with ``StatsRoutes``. Slow or silent clients are dropped after `requestTimeout`;
-/// at most `maxClients` connections at once (more are closed on accept). None of it touches the data
-/// plane's sessions.
+/// at most `maxClients` connections at once: past it, a new client takes the place of the oldest one
+/// still waiting for its request to arrive (silent or trickling: the one a slowloris holds longest),
+/// and is closed on accept only when every connection is being answered. None of it touches the
+/// data plane's sessions.
 ///
 /// Out of descriptors (the data plane took them all), the server still answers one client at a
 /// time on a descriptor it keeps in reserve; beyond that it pauses accepting with a backoff
@@ -99,7 +101,7 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
                     return
                 }
             }
-            if clients.count >= maxClients {
+            if clients.count >= maxClients && !evictOldestWaitingClient() {
                 Socket.close(accepted.fd)
                 reserveSpare()
                 continue
@@ -108,6 +110,17 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
             clients[ObjectIdentifier(connection)] = connection
             connection.start(timeout: requestTimeout)
         }
+    }
+
+    /// Closes the connection that has waited longest for its request; false when none is waiting.
+    private func evictOldestWaitingClient() -> Bool {
+        var oldest: StatsConnection?
+        for client in clients.values where client.waitsForRequest {
+            if oldest == nil || client.acceptedAt < oldest!.acceptedAt { oldest = client }
+        }
+        guard let oldest else { return false }
+        oldest.close()
+        return true
     }
 
     /// Gives the reserved descriptor up and accepts into it (the lowest free number is the one just
@@ -195,11 +208,17 @@ private final class StatsConnection: EventHandler {
     private var busy = false
     private var timer: TimerID?
     private var isClosed = false
+    /// The loop's clock when the connection was accepted.
+    let acceptedAt: UInt64
 
     init(fd: Int32, server: StatsHTTPServer) {
         self.fd = fd
         self.server = server
+        acceptedAt = server.eventLoop.now
     }
+
+    /// No complete request yet: nothing is being answered.
+    var waitsForRequest: Bool { !busy && !closeAfterWrite && !isClosed }
 
     func start(timeout: Duration) {
         do {
