@@ -297,3 +297,70 @@ final class FirehoseServer: @unchecked Sendable {
         close(listenFD)
     }
 }
+
+/// A TCP forwarder from 127.0.0.1:`listenPort` to 127.0.0.1:`targetPort`, two threads per
+/// connection; `stop()` closes the listener and every forwarded connection.
+final class LoopbackForwarder: @unchecked Sendable {
+    // @unchecked: the descriptor list is guarded by its mutex; the rest is immutable.
+    private let listenFD: Int32
+    private let connections = Mutex<[Int32]>([])
+
+    init(listenPort: Int, targetPort: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(listenPort).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            close(fd)
+            throw FixtureError("forwarder bind 127.0.0.1:\(listenPort): errno \(errno)")
+        }
+        listenFD = fd
+        let thread = Thread { [self] in
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                guard let upstream = try? FaultSocket.connect(targetPort) else {
+                    close(client)
+                    continue
+                }
+                // No timeouts on forwarded connections: ZooKeeper sessions idle between pings.
+                FaultSocket.setTimeouts(upstream, seconds: 0)
+                connections.withLock { $0 += [client, upstream] }
+                Self.pump(from: client, to: upstream)
+                Self.pump(from: upstream, to: client)
+            }
+        }
+        thread.start()
+    }
+
+    /// Closes the listener and every connection it forwarded.
+    func stop() {
+        shutdown(listenFD, Int32(SHUT_RDWR))
+        close(listenFD)
+        connections.withLock { fds in
+            fds.forEach { shutdown($0, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    private static func pump(from source: Int32, to destination: Int32) {
+        let thread = Thread {
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(source, $0.baseAddress!, $0.count) }
+                if n <= 0 { break }
+                if (try? FaultSocket.writeAll(destination, Array(chunk[0..<n]))) == nil { break }
+            }
+            shutdown(destination, Int32(SHUT_WR))
+        }
+        thread.start()
+    }
+}
