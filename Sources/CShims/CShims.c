@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <string.h>
+#include <malloc.h>
 
 int switchman_splice(int fd_in, int fd_out, size_t len, unsigned int flags, ssize_t *result) {
     ssize_t n = splice(fd_in, NULL, fd_out, NULL, len, flags);
@@ -39,3 +40,5 @@ void switchman_set_thread_name(const char *name) {
     buffer[15] = 0;
     pthread_setname_np(pthread_self(), buffer);
 }
+
+void switchman_release_free_memory(void) { malloc_trim(0); }

@@ -34,6 +34,8 @@ final class ListenerRuntime: EventHandler {
     var acceptCall: (Int32) throws(IOError) -> IOResult<AcceptedSocket> = Socket.accept
     /// Accepts that failed in a row for want of descriptors or kernel memory (0: accepting fine).
     private var shortageFailures = 0
+    /// When a shortage was last logged (monotonic nanoseconds; 0: never).
+    private var shortageLoggedAt: UInt64 = 0
     /// The timer that ends the current shortage pause.
     private var shortageTimer: TimerID?
 
@@ -152,9 +154,13 @@ final class ListenerRuntime: EventHandler {
     /// Out of descriptors or kernel memory: the connection stays in the backlog, so the
     /// level-triggered socket stays readable and retrying at once would spin the loop. Pauses for
     /// 100 ms, doubling up to 1 s while the shortage lasts; a session of this loop ending resumes
-    /// earlier. Logs once per shortage, not once per retry.
+    /// earlier. Logs once per shortage, not once per retry, and at most once a minute: at the limit,
+    /// every session that ends lets one accept succeed before the next fails, which would otherwise
+    /// start a "new" shortage each time.
     private func pauseForShortage(_ error: IOError) {
-        if shortageFailures == 0 {
+        let now = worker.loop.now
+        if shortageFailures == 0 && (shortageLoggedAt == 0 || now &- shortageLoggedAt >= Self.shortageLogInterval) {
+            shortageLoggedAt = now
             worker.logger.warning("listener \(name): accept failed (\(error.message)); pausing accept, retrying with backoff",
                                   metadata: ["listener": "\(name)"])
         }
@@ -167,6 +173,9 @@ final class ListenerRuntime: EventHandler {
             self?.resume()
         }
     }
+
+    /// The least time between two shortage warnings of one listening socket.
+    static let shortageLogInterval: UInt64 = 60_000_000_000
 
     /// Deregisters the socket from epoll so a reached limit (or a shortage) costs no wakeups.
     /// `recheckLimits`: the pause is for a session limit, which a session ending elsewhere may

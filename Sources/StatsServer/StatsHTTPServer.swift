@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import PosixIO
 import Reactor
@@ -5,8 +6,15 @@ import SwitchmanCore
 
 /// The operators' HTTP server on one event loop: accepts, parses with ``HTTPRequestParser``, asks for
 /// a snapshot, answers with ``StatsRoutes``. Slow or silent clients are dropped after `requestTimeout`;
-/// at most `maxClients` connections at once (more are closed on accept). None of it touches the data
-/// plane's sessions.
+/// at most `maxClients` connections at once: past it, a new client takes the place of the oldest one
+/// still waiting for its request to arrive (silent or trickling: the one a slowloris holds longest),
+/// and is closed on accept only when every connection is being answered. None of it touches the
+/// data plane's sessions.
+///
+/// Out of descriptors (the data plane took them all), the server still answers one client at a
+/// time on a descriptor it keeps in reserve; beyond that it pauses accepting with a backoff
+/// instead of retrying on every loop turn (the pending connection keeps the socket readable), and
+/// logs the shortage once.
 public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
     // @unchecked: after `start`, everything runs on `loop`'s thread.
 
@@ -29,6 +37,13 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
     private var listenFD: Int32 = -1
     private var registration: Registration?
     private var clients: [ObjectIdentifier: StatsConnection] = [:]
+    /// A descriptor held (on /dev/null) so a client can be accepted when the process has none left.
+    private var spareFD: Int32 = -1
+    /// Accepting is paused for a descriptor or memory shortage; `shortageTimer` ends the pause.
+    private var acceptPaused = false
+    private var shortageTimer: TimerID?
+    /// Pauses in a row for the current shortage (0: accepting fine, the next shortage is logged).
+    private var shortageFailures = 0
 
     /// The bound address (the real port when the config said port 0), set by ``start(bind:)``.
     public private(set) var address: SocketAddress?
@@ -52,6 +67,7 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
         listenFD = fd
         address = try Socket.localAddress(fd)
         loop.execute { [self] in
+            self.reserveSpare()
             do {
                 self.registration = try self.loop.register(fd, events: [.readable], handler: self)
             } catch {
@@ -66,23 +82,34 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
         registration = nil
         if listenFD >= 0 { Socket.close(listenFD) }
         listenFD = -1
+        if let shortageTimer { loop.cancel(shortageTimer) }
+        shortageTimer = nil
         for client in clients.values { client.close() }
+        if spareFD >= 0 { Socket.close(spareFD) }
+        spareFD = -1
     }
 
     public func handleEvents(_ events: EpollEvents, token: UInt32) {
+        guard !acceptPaused, listenFD >= 0 else { return }
         for _ in 0..<32 {
             let accepted: AcceptedSocket
             do {
-                guard case .processed(let socket) = try Socket.accept(listenFD) else { return }
+                guard case .processed(let socket) = try Socket.accept(listenFD) else {
+                    shortageFailures = 0
+                    return
+                }
                 accepted = socket
             } catch {
-                if error.isDescriptorExhaustion {
-                    logger.warning("stats: out of file descriptors")
+                if error.isDescriptorExhaustion, let socket = acceptOnSpare() {
+                    accepted = socket
+                } else {
+                    if error.isDescriptorExhaustion || error.errno == ENOBUFS || error.errno == ENOMEM { pauseForShortage(error) }
+                    return
                 }
-                return
             }
-            if clients.count >= maxClients {
+            if clients.count >= maxClients && !evictOldestWaitingClient() {
                 Socket.close(accepted.fd)
+                reserveSpare()
                 continue
             }
             let connection = StatsConnection(fd: accepted.fd, peer: accepted.peer.map { "\($0)" } ?? "unknown", server: self)
@@ -91,10 +118,70 @@ public final class StatsHTTPServer: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// Closes the connection that has waited longest for its request; false when none is waiting.
+    private func evictOldestWaitingClient() -> Bool {
+        var oldest: StatsConnection?
+        for client in clients.values where client.waitsForRequest {
+            if oldest == nil || client.acceptedAt < oldest!.acceptedAt { oldest = client }
+        }
+        guard let oldest else { return false }
+        oldest.close()
+        return true
+    }
+
+    /// Gives the reserved descriptor up and accepts into it (the lowest free number is the one just
+    /// closed); nil when there is no spare or the accept fails anyway.
+    private func acceptOnSpare() -> AcceptedSocket? {
+        guard spareFD >= 0 else { return nil }
+        Socket.close(spareFD)
+        spareFD = -1
+        guard case .processed(let socket)? = try? Socket.accept(listenFD) else {
+            reserveSpare()
+            return nil
+        }
+        return socket
+    }
+
+    /// Takes the reserve descriptor again if it was given up (fails quietly while none is free).
+    private func reserveSpare() {
+        guard spareFD < 0 else { return }
+        let fd = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { spareFD = fd }
+    }
+
+    /// Out of descriptors or kernel memory: the connection stays in the backlog and the
+    /// level-triggered socket stays readable, so retrying at once would spin the loop (and log on
+    /// every turn). Stops watching the socket for 100 ms, doubling up to 1 s while the shortage
+    /// lasts; logs once per shortage (it ends when the backlog is found empty).
+    private func pauseForShortage(_ error: IOError) {
+        if shortageFailures == 0 {
+            logger.warning("stats: accept failed (\(error.message)); pausing accept, retrying with backoff")
+        }
+        let delay = Duration.milliseconds(min(100 << min(shortageFailures, 4), 1000))
+        shortageFailures += 1
+        acceptPaused = true
+        if let registration { try? loop.modify(listenFD, registration, events: []) }
+        if let shortageTimer { loop.cancel(shortageTimer) }
+        shortageTimer = loop.schedule(after: delay) { [weak self] in
+            guard let self else { return }
+            self.shortageTimer = nil
+            self.resumeAccepting()
+        }
+    }
+
+    private func resumeAccepting() {
+        guard acceptPaused else { return }
+        acceptPaused = false
+        reserveSpare()
+        if let registration, listenFD >= 0 { try? loop.modify(listenFD, registration, events: [.readable]) }
+    }
+
     fileprivate var eventLoop: EventLoop { loop }
 
     fileprivate func closed(_ connection: StatsConnection) {
         clients[ObjectIdentifier(connection)] = nil
+        // The descriptor just freed may be the spare's: take it back before the data plane does.
+        reserveSpare()
     }
 
     /// Answers `request`: performs a control, or gathers a snapshot (bounded wait each).
@@ -168,12 +255,18 @@ private final class StatsConnection: EventHandler {
     private var busy = false
     private var timer: TimerID?
     private var isClosed = false
+    /// The loop's clock when the connection was accepted.
+    let acceptedAt: UInt64
 
     init(fd: Int32, peer: String, server: StatsHTTPServer) {
         self.fd = fd
         self.peer = peer
         self.server = server
+        acceptedAt = server.eventLoop.now
     }
+
+    /// No complete request yet: nothing is being answered.
+    var waitsForRequest: Bool { !busy && !closeAfterWrite && !isClosed }
 
     func start(timeout: Duration) {
         do {

@@ -160,6 +160,26 @@ struct PatroniWatcherTests {
         #expect(await events.waitForTopology { $0.leaderName == "pg-0" && $0.members.count == 2 && $0.leaderOptime != nil })
     }
 
+    @Test func startedWhileZooKeeperIsUnreachableItReportsNoPictureThenReadsTheClusterOnceZooKeeperComes() async throws {
+        let server = try ZooKeeperServer()  // its port chosen, nothing listening yet
+        defer { server.stop() }
+        let events = EventLog()
+        let watcher = PatroniWatcher(
+            configuration: .test(port: server.port, scope: "c10", sessionTimeout: .seconds(4)), logger: Self.logger,
+            localExpiry: true, retryDelay: .milliseconds(200), onEvent: events.callback)
+        watcher.start()
+        defer { watcher.stop() }
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(watcher.health != .live)
+        #expect(events.lastTopology == nil, "a picture was published without ZooKeeper: \(events.all)")
+
+        try server.start()
+        let fixture = PatroniFixture(writer: try ZNodeWriter(port: server.port), scope: "c10")
+        try fixture.seedTwoNodes()
+        #expect(await events.waitForTopology(timeout: .seconds(30)) { $0.leaderName == "pg-0" && $0.members.count == 2 })
+        #expect(await events.waitUntil(timeout: .seconds(30)) { _ in watcher.health == .live })
+    }
+
     @Test func keepsThePictureWhileZooKeeperRestartsAndResyncsInTheSameSession() async throws {
         let server = try ZooKeeperServer(tickTime: 500)
         try server.start()

@@ -16,14 +16,15 @@ struct StatsHTTPServerTests {
         let server: StatsHTTPServer
         let port: UInt16
 
-        init(requestTimeout: Duration = .seconds(5), snapshotTimeout: Duration = .milliseconds(300), snapshot: StatsSnapshot?) throws {
+        init(requestTimeout: Duration = .seconds(5), snapshotTimeout: Duration = .milliseconds(300), maxClients: Int = 256,
+             snapshot: StatsSnapshot?) throws {
             group = try EventLoopGroup(count: 1)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let fixed = snapshot
             server = StatsHTTPServer(
                 loop: group.loops[0], configuration: StatsRouteConfiguration(refresh: .seconds(2)), logger: logger,
-                requestTimeout: requestTimeout, snapshotTimeout: snapshotTimeout
+                requestTimeout: requestTimeout, snapshotTimeout: snapshotTimeout, maxClients: maxClients
             ) { completion in
                 // `nil` plays a stuck data plane: the snapshot never comes.
                 if let fixed { completion(fixed) }
@@ -101,6 +102,28 @@ struct StatsHTTPServerTests {
         let waited = Double(SystemClock.monotonicNanoseconds() - start) / 1e9
         #expect(answer.isEmpty)
         #expect(waited >= 0.25 && waited < 9)
+    }
+
+    @Test func aClientBeyondMaxClientsTakesThePlaceOfTheOldestOneStillWaitingForItsRequest() throws {
+        let running = try Running(maxClients: 4, snapshot: StatsFixtures.cluster)
+        defer { running.stop() }
+        // Four slowloris clients fill the server; each sent part of a request and then nothing.
+        var idle: [Int32] = []
+        defer { idle.forEach { close($0) } }
+        for _ in 0..<4 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var tv = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            let address = SocketAddress(literal: "127.0.0.1", port: running.port)!
+            guard address.withSockAddr({ connect(fd, $0, $1) }) == 0 else { throw IOError(errno: errno, call: "connect") }
+            _ = Array("GET /he".utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            idle.append(fd)
+            usleep(20_000)
+        }
+        // A health check still gets its answer, at once, and the oldest slowloris is the one dropped.
+        #expect(try exchange(running.port, Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 200"))
+        var byte: UInt8 = 0
+        #expect(read(idle[0], &byte, 1) == 0)
     }
 
     /// CPU seconds the thread of `loop` has used so far.

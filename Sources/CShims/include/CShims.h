@@ -29,6 +29,9 @@ unsigned int switchman_splice_flags(int more);
 /// pthread_setname_np on the calling thread (name truncated to 15 bytes).
 void switchman_set_thread_name(const char *name);
 
+/// malloc_trim(0): hands free heap pages of every arena back to the kernel.
+void switchman_release_free_memory(void);
+
 /// The CPUs this thread may run on (sched_getaffinity), or -1.
 int switchman_affinity_cpu_count(void);
 #endif

@@ -73,7 +73,8 @@ final class StaticSwitchman: @unchecked Sendable {
     let configPath: String
     let logPath: String
 
-    init(configuration: String) throws {
+    /// `openFileLimit`: the process runs under `ulimit -n` of that many descriptors (soft and hard).
+    init(configuration: String, openFileLimit: Int? = nil) throws {
         let binary = Repository.switchmanBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw FixtureError("\(binary) is missing: run `swift build` first (scripts/test.sh does)")
@@ -83,8 +84,18 @@ final class StaticSwitchman: @unchecked Sendable {
         logPath = base + ".log"
         try configuration.write(toFile: configPath, atomically: true, encoding: .utf8)
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHMAN_") }.map { "\($0.key)=\($0.value)" }
-        pid = try Spawn.start(binary, ["run", "--config", configPath], output: logPath, environment: environment)
+        if let openFileLimit {
+            // exec: the pid is Switchman's own, under the shell's limit.
+            pid = try Spawn.start(
+                "/bin/sh", ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", binary, "run", "--config", configPath],
+                output: logPath, environment: environment)
+        } else {
+            pid = try Spawn.start(binary, ["run", "--config", configPath], output: logPath, environment: environment)
+        }
     }
+
+    /// What the process logged so far.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Waits until the log says the listener is up; returns its port.
     func waitForListener(_ name: String, timeoutSeconds: Double = 30) throws -> UInt16 {

@@ -22,9 +22,10 @@ final class SwitchmanProcess: Sendable {
 
     /// Starts one in `directory`, its files named after `name`; `checkPassword` is what its member
     /// checks log in with (the nodes' is `postgres`); `admin` turns the runtime controls on
-    /// (`stats.admin` with that user and password file).
+    /// (`stats.admin` with that user and password file); `zookeeperPort` replaces the cluster's
+    /// ZooKeeper port (a forwarder's, or one nothing listens on yet).
     init(cluster: LocalCluster, directory: String, name: String = "switchman", checkPassword: String = "postgres",
-         admin: (user: String, passwordFile: String)? = nil) throws {
+         admin: (user: String, passwordFile: String)? = nil, zookeeperPort: Int? = nil) throws {
         let binary = Repository.switchmanBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw IntegrationError("no Switchman binary at \(binary): run `swift build` first (scripts/test.sh runs `swift build --build-tests` before `swift test`), or set SWITCHMAN_BIN")
@@ -46,7 +47,7 @@ final class SwitchmanProcess: Sendable {
             cluster:
               scope: \(cluster.scope)
               namespace: \(cluster.namespace)
-              zookeeper: { hosts: ["127.0.0.1:\(cluster.zookeeperPort)"], session_timeout: 10s }
+              zookeeper: { hosts: ["127.0.0.1:\(zookeeperPort ?? cluster.zookeeperPort)"], session_timeout: 10s }
               check: { user: postgres, password: \(checkPassword), min_dwell: 3s }
               hold_timeout: 30s
 
