@@ -33,6 +33,10 @@ public final class ClusterCoordinator: @unchecked Sendable {
     var confirmedAt: Double?
     private var generations = RouteGenerations()
     private var plan: RoutePlan?
+    /// Route publishes not yet applied by every event loop, and what waits for them
+    /// (``control(_:completion:)``'s answer).
+    private var publishesInFlight = 0
+    private var appliedWaiters: [() -> Void] = []
     /// Drained members and paused listeners, as operators set them (``control(_:completion:)``).
     private(set) var controls = OperatorControls()
 
@@ -246,9 +250,13 @@ public final class ClusterCoordinator: @unchecked Sendable {
         if let generation = fresh.writableLeader?.generation { leaderChangeLog.lastWritableGeneration = generation }
         trackMemberStatus(fresh)
         if changed {
+            publishesInFlight += 1
             publish(fresh.routes) { [weak self] closed in
-                guard let self, closed > 0 else { return }
-                self.loop.execute { self.sessionsClosed(closed) }
+                guard let self else { return }
+                self.loop.execute {
+                    if closed > 0 { self.sessionsClosed(closed) }
+                    self.publishApplied()
+                }
             }
         }
         // While ZooKeeper is away its picture may be stale: a leader cut then is not confirmed again
@@ -305,9 +313,28 @@ public final class ClusterCoordinator: @unchecked Sendable {
 
     /// Applies an operator's drain, maint, ready, pause or resume (from any thread): re-plans at once
     /// and records who did what. `shutdown-sessions` is the data plane's: it only checks the member
-    /// exists here. `completion` runs on the coordinator's loop.
+    /// exists here. `completion` runs once every event loop took the routes the control changed (on
+    /// the coordinator's loop): when `drain` has answered, no new session reaches the member.
     public func control(_ command: ControlCommand, completion: @escaping @Sendable (ControlOutcome) -> Void) {
-        loop.execute { completion(self.applyControl(command)) }
+        loop.execute {
+            let outcome = self.applyControl(command)
+            self.whenRoutesApplied { completion(outcome) }
+        }
+    }
+
+    /// Runs `body` once every route published so far has reached every event loop (at once when none
+    /// is on its way).
+    private func whenRoutesApplied(_ body: @escaping () -> Void) {
+        if publishesInFlight == 0 { body() } else { appliedWaiters.append(body) }
+    }
+
+    /// One publish reached every event loop.
+    private func publishApplied() {
+        publishesInFlight -= 1
+        guard publishesInFlight == 0, !appliedWaiters.isEmpty else { return }
+        let waiters = appliedWaiters
+        appliedWaiters = []
+        for waiter in waiters { waiter() }
     }
 
     private func applyControl(_ command: ControlCommand) -> ControlOutcome {
