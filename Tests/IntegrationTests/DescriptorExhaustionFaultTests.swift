@@ -7,14 +7,7 @@ extension SwitchmanFaultTests {
         raiseOpenFileLimit(to: 4096)
         let echo = try LoopbackEchoServer()
         defer { echo.stop() }
-        let ports = try freeLoopbackPorts(2)
-        let proxy = try StaticSwitchman(configuration: """
-            threads: 2
-            log_sessions: false
-            listeners:
-              - { name: raw, bind: "127.0.0.1:\(ports[0])", role: static, servers: ["127.0.0.1:\(echo.port)"] }
-            stats: { bind: "127.0.0.1:\(ports[1])" }
-            """, openFileLimit: 256)
+        let (proxy, statsPort) = try StaticSwitchman.inFrontOf(echo, openFileLimit: 256)
         defer { proxy.stop() }
         let port = Int(try proxy.waitForListener("raw"))
 
@@ -35,7 +28,7 @@ extension SwitchmanFaultTests {
         let cpuBefore = ProcessProbe.cpuSeconds(proxy.pid)
         var statsAnswers: [String] = []
         for _ in 0..<3 {
-            statsAnswers.append((try? FaultSocket.httpStatusLine(ports[1], "/health", timeoutSeconds: 5)) ?? "no answer")
+            statsAnswers.append((try? FaultSocket.httpStatusLine(statsPort, "/health", timeoutSeconds: 5)) ?? "no answer")
         }
         usleep(2_000_000)
         // A few sessions end (their clients leave) while the backlog is still full: each frees

@@ -8,17 +8,9 @@ extension SwitchmanFaultTests {
         raiseOpenFileLimit(to: 4096)
         let echo = try LoopbackEchoServer()
         defer { echo.stop() }
-        let ports = try freeLoopbackPorts(2)
-        let proxy = try StaticSwitchman(configuration: """
-            threads: 2
-            log_sessions: false
-            listeners:
-              - { name: raw, bind: "127.0.0.1:\(ports[0])", role: static, servers: ["127.0.0.1:\(echo.port)"] }
-            stats: { bind: "127.0.0.1:\(ports[1])" }
-            """)
+        let (proxy, statsPort) = try StaticSwitchman.inFrontOf(echo)
         defer { proxy.stop() }
         let dataPort = Int(try proxy.waitForListener("raw"))
-        let statsPort = ports[1]
 
         let quiet = try latencies(dataPort: dataPort, statsPort: statsPort, rounds: 5)
         // More silent and trickling clients on the stats port than it serves at once (256).

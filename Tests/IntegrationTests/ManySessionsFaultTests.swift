@@ -10,15 +10,7 @@ extension SwitchmanFaultTests {
         try #require(limit >= 2 * sessions + 500, "RLIMIT_NOFILE cannot be raised to \(2 * sessions + 500) here (hard limit \(limit))")
         let echo = try LoopbackEchoServer()
         defer { echo.stop() }
-        let ports = try freeLoopbackPorts(2)
-        let proxy = try StaticSwitchman(configuration: """
-            threads: 2
-            maxconn: 10000
-            log_sessions: false
-            listeners:
-              - { name: raw, bind: "127.0.0.1:\(ports[0])", role: static, servers: ["127.0.0.1:\(echo.port)"] }
-            stats: { bind: "127.0.0.1:\(ports[1])" }
-            """, openFileLimit: 2 * sessions + 1000)
+        let (proxy, _) = try StaticSwitchman.inFrontOf(echo, globalMaxconn: 10000, openFileLimit: 2 * sessions + 1000)
         defer { proxy.stop() }
         let port = Int(try proxy.waitForListener("raw"))
         let baselineDescriptors = ProcessProbe.openDescriptors(proxy.pid)

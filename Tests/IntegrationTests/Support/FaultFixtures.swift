@@ -364,3 +364,22 @@ final class LoopbackForwarder: @unchecked Sendable {
         thread.start()
     }
 }
+
+extension StaticSwitchman {
+    /// The fault tests' set-up: a Switchman (2 threads, no session log) whose static listener `raw`
+    /// relays to `echo`, with a stats port; `globalMaxconn` and `openFileLimit` as the test needs.
+    /// Returns it and its stats port.
+    static func inFrontOf(_ echo: LoopbackEchoServer, globalMaxconn: Int? = nil,
+                          openFileLimit: Int? = nil) throws -> (proxy: StaticSwitchman, statsPort: Int) {
+        let ports = try freeLoopbackPorts(2)
+        let proxy = try StaticSwitchman(configuration: """
+            threads: 2
+            \(globalMaxconn.map { "maxconn: \($0)" } ?? "")
+            log_sessions: false
+            listeners:
+              - { name: raw, bind: "127.0.0.1:\(ports[0])", role: static, servers: ["127.0.0.1:\(echo.port)"] }
+            stats: { bind: "127.0.0.1:\(ports[1])" }
+            """, openFileLimit: openFileLimit)
+        return (proxy, ports[1])
+    }
+}
