@@ -3,7 +3,7 @@
 #
 #   bench/run.sh            full run (5 rounds, ~10 minutes), writes BENCHMARKS.md
 #   bench/run.sh --quick    1 round, short durations, prints only (add --write to write)
-#   options: --rounds N, --only "pgbench keepalive connclose bulk rss syscalls", --out FILE, --keep
+#   options: --rounds N, --only "cpu pgbench keepalive connclose bulk rss syscalls", --out FILE, --keep
 #
 # Needs root (PostgreSQL runs as the postgres user through runuser), and: postgresql-15, haproxy,
 # nginx-light, wrk, iperf3, linux-perf (or strace), python3, and a release build of Switchman
@@ -16,7 +16,7 @@ PY=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 SWITCHMAN=${SWITCHMAN:-$ROOT/.build/release/switchman}
 
-QUICK=0; ROUNDS=5; ONLY="pgbench keepalive connclose bulk rss syscalls"; OUT="$ROOT/BENCHMARKS.md"
+QUICK=0; ROUNDS=5; ONLY="cpu pgbench keepalive connclose bulk rss syscalls"; OUT="$ROOT/BENCHMARKS.md"
 WRITE=1; KEEP=0; ARGS=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,10 +33,11 @@ while [ $# -gt 0 ]; do
 done
 [ "$WRITE" = 2 ] && WRITE=1
 if [ "$QUICK" = 1 ]; then
-    PG_DUR=3; WRK_DUR=3; IPERF_DUR=2; SYS_DUR=2; WARM=1
+    PG_DUR=3; WRK_DUR=3; IPERF_DUR=2; SYS_DUR=2; CPU_DUR=5; WARM=1
 else
-    PG_DUR=${PG_DUR:-5}; WRK_DUR=${WRK_DUR:-5}; IPERF_DUR=${IPERF_DUR:-3}; SYS_DUR=${SYS_DUR:-5}; WARM=2
+    PG_DUR=${PG_DUR:-5}; WRK_DUR=${WRK_DUR:-5}; IPERF_DUR=${IPERF_DUR:-3}; SYS_DUR=${SYS_DUR:-5}; CPU_DUR=${CPU_DUR:-10}; WARM=2
 fi
+RATE=${RATE:-4000}             # offered pgbench -S rate for the CPU benchmark, below saturation here
 THREADS=${THREADS:-2}          # Switchman threads = HAProxy nbthread
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 PAIRS=${PAIRS:-8000}
@@ -100,6 +101,16 @@ wait_listen() {
     echo "nothing listens on port $1" >&2; return 1
 }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+CLK_TCK=$(getconf CLK_TCK)
+# utime + stime of every thread of a process, in clock ticks (the fields after the ")" of the comm).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# Busy ticks of the whole machine (every CPU, all but idle and iowait), from /proc/stat.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# µs of CPU per unit of work: ticks_to_us TICKS COUNT
+per_unit_us() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n }'; }
+proxy_pid() {   # the process a target's CPU is measured on (none for direct)
+    case "$1" in switchman) echo "$SW_PID" ;; haproxy) echo "$HA_PID" ;; *) echo "" ;; esac
+}
 
 read -r PG_PORT NGINX_PORT IPERF_PORT HOLD_PORT \
         SW_PG SW_HTTP SW_IPERF SW_STATS SW_ON_IPERF SW_ON_STATS SW_OFF_IPERF SW_OFF_STATS \
@@ -311,6 +322,34 @@ run_pgbench() {   # run_pgbench BENCH CLIENTS TARGET ROUND
     log "  $bench $target: $tps TPS, avg $lat ms, p99 $p99 ms"
 }
 
+# The cost per query users pay, at a fixed offered rate below saturation (pgbench -R), so that it does
+# not depend on how the two shared CPUs happen to be split between load, proxy and PostgreSQL: the
+# proxy's CPU per transaction (all threads, /proc/PID/stat), the whole machine's (/proc/stat: what the
+# extra hop costs, wherever the kernel accounts it), and the latency pgbench sees (measured from each
+# transaction's scheduled start, so a proxy that falls behind shows it).
+run_pgbench_rate() {   # run_pgbench_rate TARGET ROUND
+    local target=$1 round=$2 dir="$WORK/pgbench/cpu-$1-$2"
+    mkdir -p "$dir"
+    ensure pg "$target"
+    local pid cpu0 cpu1 m0 m1 out
+    pid=$(proxy_pid "$target")
+    [ -n "$pid" ] && cpu0=$(cpu_ticks "$pid"); m0=$(machine_ticks)
+    out=$(cd "$dir" && timeout $((CPU_DUR + 60)) "$PGBIN/pgbench" -S -n -c 8 -j 2 -R "$RATE" -T "$CPU_DUR" -l --log-prefix=tx \
+        -h 127.0.0.1 -p "$(port_of pg "$target")" -U postgres postgres 2>&1) || { echo "$out" >&2; return 1; }
+    [ -n "$pid" ] && cpu1=$(cpu_ticks "$pid"); m1=$(machine_ticks)
+    local txns tps p50 p99
+    txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<< "$out")
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<< "$out")
+    read -r p50 p99 <<< "$("$PY" "$BENCH/tools.py" pgbench-percentiles "$dir"/tx.*)"
+    rm -f "$dir"/tx.*
+    record cpu "$target" "$round" tps "$tps"
+    record cpu "$target" "$round" lat_p50_ms "$p50"
+    record cpu "$target" "$round" lat_p99_ms "$p99"
+    record cpu "$target" "$round" machine_cpu_us_per_txn "$(per_unit_us $((m1 - m0)) "$txns")"
+    [ -n "$pid" ] && record cpu "$target" "$round" proxy_cpu_us_per_txn "$(per_unit_us $((cpu1 - cpu0)) "$txns")"
+    log "  cpu $target: $tps TPS of $RATE offered, p50 $p50 ms, p99 $p99 ms, proxy $( [ -n "$pid" ] && per_unit_us $((cpu1 - cpu0)) "$txns" || echo –) µs/txn, machine $(per_unit_us $((m1 - m0)) "$txns") µs/txn"
+}
+
 # wrk_run TARGET DURATION [extra wrk args] → prints wrk output
 wrk_run() {
     local target=$1 duration=$2; shift 2
@@ -327,9 +366,14 @@ run_wrk() {   # run_wrk BENCH TARGET ROUND [extra args]
     local bench=$1 target=$2 round=$3; shift 3
     local out rps errors
     ensure http "$target"
+    local pid cpu0 cpu1
+    pid=$(proxy_pid "$target"); [ -n "$pid" ] && cpu0=$(cpu_ticks "$pid")
     out=$(wrk_run "$target" "$WRK_DUR" "$@")
+    [ -n "$pid" ] && cpu1=$(cpu_ticks "$pid")
     rps=$(wrk_rps <<< "$out"); errors=$(wrk_errors <<< "$out"); errors=${errors:-0}
     record "$bench" "$target" "$round" rps "$rps"
+    # CPU per request (per connection under Connection: close), at saturation
+    [ -n "$pid" ] && record "$bench" "$target" "$round" cpu_us_per_req "$(per_unit_us $((cpu1 - cpu0)) "$(wrk_requests <<< "$out")")"
     record "$bench" "$target" "$round" lat_avg_ms "$(wrk_lat_ms <<< "$out")"
     record "$bench" "$target" "$round" socket_errors "$errors"
     log "  $bench $target: $rps req/s (socket errors: $errors)"
@@ -358,6 +402,15 @@ bench_pgbench() {
         for ((r = 0; r < ROUNDS; r++)); do
             for t in $(rotated "$r" switchman haproxy direct); do run_pgbench "pgbench$clients" "$clients" "$t" "$r"; done
         done
+    done
+}
+
+bench_cpu() {
+    log "CPU per transaction: pgbench -S -c 8 -R $RATE (${CPU_DUR}s per run)"
+    "$PGBIN/pgbench" -S -n -c 8 -j 2 -T "$WARM" -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >/dev/null 2>&1   # warm the cache
+    local r t
+    for ((r = 0; r < ROUNDS; r++)); do
+        for t in $(rotated "$r" switchman haproxy direct); do run_pgbench_rate "$t" "$r"; done
     done
 }
 
@@ -472,14 +525,15 @@ bench_syscalls() {
 
 # ------------------------------------------------------------------------------------------------
 
-has pgbench && start_postgres
+{ has pgbench || has cpu; } && start_postgres
 { has keepalive || has connclose || has syscalls; } && start_nginx
 has bulk && start_iperf
-if has pgbench || has keepalive || has connclose || has bulk || has syscalls; then
+if has cpu || has pgbench || has keepalive || has connclose || has bulk || has syscalls; then
     start_proxies
     sanity_check
 fi
 
+has cpu && bench_cpu
 has pgbench && bench_pgbench
 has keepalive && bench_keepalive
 has connclose && bench_connclose
@@ -498,8 +552,9 @@ pg_version=$("$PGBIN/postgres" --version | awk '{ print $3 }')
     printf 'kernel\t%s\n' "$(uname -r)"
     printf 'memory\t%s\n' "$(free -g | awk '/^Mem:/ { print $2 " GB" }')"
     printf 'versions\t%s\n' "Switchman $("$SWITCHMAN" --version 2>&1 | head -1) (release build), $(haproxy -v | head -1 | awk '{ print "HAProxy " $3 }'), PostgreSQL $pg_version, $(nginx -v 2>&1 | sed 's/.*nginx\//nginx /'), $(wrk -v 2>&1 | head -1 | awk '{ print "wrk " $2 }'), $(iperf3 --version | head -1 | awk '{ print "iperf3 " $2 }')"
-    printf 'settings\t%s\n' "$THREADS proxy threads (Switchman threads = HAProxy nbthread), nginx worker_processes $NGINX_WORKERS serving a 100-byte file, pgbench -S -j 2 at scale 10 for ${PG_DUR}s, wrk -t2 -c64 for ${WRK_DUR}s, iperf3 -t $IPERF_DUR; HAProxy without splice options (its default); Switchman log_sessions off, pipe_size 1MB; syscalls counted with $COUNTER over ${SYS_DUR}s wrk runs; targets rotated each round"
+    printf 'settings\t%s\n' "$THREADS proxy threads (Switchman threads = HAProxy nbthread), nginx worker_processes $NGINX_WORKERS serving a 100-byte file, pgbench -S -j 2 at scale 10 for ${PG_DUR}s (CPU per transaction: -c 8 -R $RATE for ${CPU_DUR}s), wrk -t2 -c64 for ${WRK_DUR}s, iperf3 -t $IPERF_DUR; HAProxy without splice options (its default); Switchman log_sessions off, pipe_size 1MB; syscalls counted with $COUNTER over ${SYS_DUR}s wrk runs; targets rotated each round"
     printf 'pairs\t%s\n' "$PAIRS"
+    printf 'rate\t%s\n' "$RATE"
 } > "$META"
 
 log "done in $(( $(date +%s) - START ))s"

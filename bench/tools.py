@@ -3,6 +3,7 @@
 
   tools.py ports N                      N free TCP ports on 127.0.0.1 (outside the ephemeral range)
   tools.py pgbench-p99 FILE...          p99 latency in ms over pgbench -l per-transaction logs
+  tools.py pgbench-percentiles FILE...  "p50 p99" latency in ms over the same logs
   tools.py iperf-gbps FILE              received Gbit/s from iperf3 -J output
   tools.py perf-stat FILE REQUESTS      syscall counts per request from perf stat -x, output
   tools.py strace-c FILE REQUESTS       the same from strace -c -f output
@@ -48,8 +49,8 @@ def ports(count: int) -> None:
     print(" ".join(map(str, chosen)))
 
 
-def pgbench_p99(files: list[str]) -> None:
-    """pgbench -l lines: client_id transaction_no time_us script_no epoch epoch_us."""
+def pgbench_latencies(files: list[str]) -> list[int]:
+    """pgbench -l lines: client_id transaction_no time_us script_no epoch epoch_us [schedule_lag_us]."""
     latencies: list[int] = []
     for name in files:
         with open(name) as log:
@@ -60,8 +61,21 @@ def pgbench_p99(files: list[str]) -> None:
     if not latencies:
         sys.exit("no pgbench log lines")
     latencies.sort()
-    index = max(0, int(round(0.99 * len(latencies))) - 1)
-    print(f"{latencies[index] / 1000:.3f}")
+    return latencies
+
+
+def percentile_ms(sorted_us: list[int], fraction: float) -> str:
+    index = max(0, int(round(fraction * len(sorted_us))) - 1)
+    return f"{sorted_us[index] / 1000:.3f}"
+
+
+def pgbench_p99(files: list[str]) -> None:
+    print(percentile_ms(pgbench_latencies(files), 0.99))
+
+
+def pgbench_percentiles(files: list[str]) -> None:
+    latencies = pgbench_latencies(files)
+    print(percentile_ms(latencies, 0.50), percentile_ms(latencies, 0.99))
 
 
 def iperf_gbps(name: str) -> None:
@@ -109,12 +123,14 @@ def strace_c(name: str, requests: str) -> None:
 # the report
 
 TARGETS = ["direct", "switchman", "haproxy"]
+CPU_TARGETS = ["direct", "switchman", "switchman-sockmap", "haproxy"]
 BULK_TARGETS = ["direct", "switchman", "switchman-splice-on", "switchman-splice-off", "haproxy"]
 LABEL = {
     "direct": "direct",
     "switchman": "Switchman",
     "switchman-splice-on": "Switchman splice:on",
     "switchman-splice-off": "Switchman splice:off",
+    "switchman-sockmap": "Switchman dataplane:sockmap",
     "haproxy": "HAProxy",
 }
 
@@ -143,7 +159,7 @@ GOALS = [
     ("bulk, 4 streams (splice: auto)", "bulk4", "gbps", 2.00, "0.29–0.37"),
 ]
 
-RSS_LIMIT = 1024  # bytes per idle pair
+RSS_LIMIT = 800  # bytes per idle pair (issue 13; it was 1,024 before)
 SYSCALLS = ["read", "write", "recvfrom", "sendto", "readv", "writev", "recvmsg", "sendmsg", "splice",
             "epoll_wait", "epoll_pwait", "epoll_ctl", "accept4", "connect", "socket", "close", "shutdown",
             "setsockopt", "getsockopt", "fcntl", "pipe2", "futex", "all"]
@@ -164,6 +180,68 @@ def load(results: str) -> dict:
                 continue
             table.setdefault((bench, target, metric), []).append(number)
     return table
+
+
+def load_rounds(results: str) -> dict:
+    """{(bench, target, metric): {round: value}}: the runs of one round ran back to back."""
+    table: dict = {}
+    with open(results) as source:
+        for line in source:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 5:
+                continue
+            bench, target, round_, metric, value = fields
+            try:
+                table.setdefault((bench, target, metric), {})[round_] = float(value)
+            except ValueError:
+                continue
+    return table
+
+
+def spread(values) -> str:
+    """'median (min–max)', or the one value; noise is shown, not hidden behind the median."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return fmt(values[0])
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
+
+
+def per_round(rounds: dict, bench: str, a: str, b: str, metric: str, op) -> list[float]:
+    """op(a's value, b's value) for every round where both ran."""
+    first, second = rounds.get((bench, a, metric), {}), rounds.get((bench, b, metric), {})
+    return [op(first[r], second[r]) for r in sorted(first) if r in second and op(first[r], second[r]) is not None]
+
+
+def divide(x, y):
+    return x / y if y else None
+
+
+def subtract(x, y):
+    return x - y
+
+
+def ratio_spread(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def judge(values: list[float], goal: float, at_most: bool) -> str:
+    """Met in every round, in the median only, or missed (by how much, from the median)."""
+    if not values:
+        return "–"
+    ok = [(v <= goal) if at_most else (v >= goal) for v in values]
+    middle = statistics.median(values)
+    if all(ok):
+        return "met"
+    if (middle <= goal) if at_most else (middle >= goal):
+        return f"met in the median ({sum(ok)} of {len(ok)} rounds)"
+    miss = (middle - goal) / goal if at_most else (goal - middle) / goal
+    return f"missed by {100 * miss:.0f}% ({sum(ok)} of {len(ok)} rounds met it)"
 
 
 def median(table: dict, bench: str, target: str, metric: str):
@@ -208,13 +286,17 @@ def report(results: str, meta_file: str, out: str) -> None:
             meta[key] = value
 
     # main table
-    header = ["benchmark", "metric", "direct", "Switchman", "HAProxy", "SW/direct", "HA/direct", "SW/HA"]
+    header = ["benchmark", "metric", "direct", "Switchman", "HAProxy", "SW/direct", "HA/direct", "SW/HA",
+              "SW/HA per round (min–max)"]
     main_rows = []
+    by_round = load_rounds(results)
     for bench, metric, title, unit, _ in ROWS:
         d, s, h = (median(table, bench, t, metric) for t in TARGETS)
         if d is None and s is None and h is None:
             continue
-        main_rows.append([title, unit, fmt(d), fmt(s), fmt(h), ratio(s, d), ratio(h, d), ratio(s, h)])
+        rs = per_round(by_round, bench, "switchman", "haproxy", metric, divide)
+        span = f"{min(rs):.2f}–{max(rs):.2f}" if len(rs) > 1 else "–"
+        main_rows.append([title, unit, fmt(d), fmt(s), fmt(h), ratio(s, d), ratio(h, d), ratio(s, h), span])
 
     # bulk by splice mode
     bulk_header = ["bulk (iperf3)"] + [LABEL[t] for t in BULK_TARGETS] + ["on/HA", "off/HA"]
@@ -278,9 +360,69 @@ def report(results: str, meta_file: str, out: str) -> None:
         goal_rows.append(["syscalls per keep-alive request (Switchman)", "–", "–",
                           f"{io:.2f} I/O + {waits:.2f} epoll_wait", "4 I/O + <1 epoll_wait", verdict])
 
+    # what users pay at a fixed rate (the cpu bench), per round, min–max
+    rounds = load_rounds(results)
+    cpu_targets = [t for t in CPU_TARGETS if ("cpu", t, "tps") in rounds]
+    cpu_header = [f"pgbench -S, 8 clients, {meta.get('rate', '?')} TPS offered"] + [LABEL[t] for t in cpu_targets]
+    cpu_rows = []
+    if cpu_targets:
+        for metric, title in (("tps", "TPS reached"),
+                              ("proxy_cpu_us_per_txn", "proxy CPU per transaction, µs"),
+                              ("machine_cpu_us_per_txn", "machine CPU per transaction, µs"),
+                              ("lat_p50_ms", "latency p50, ms"),
+                              ("lat_p99_ms", "latency p99, ms")):
+            cpu_rows.append([title] + [spread(rounds.get(("cpu", t, metric), {}).values()) for t in cpu_targets])
+        for metric, title in (("machine_cpu_us_per_txn", "machine CPU added over direct, µs"),
+                              ("lat_p50_ms", "p50 added over direct, ms"),
+                              ("lat_p99_ms", "p99 added over direct, ms")):
+            cpu_rows.append([title] + ["–" if t == "direct" else spread(per_round(rounds, "cpu", t, "direct", metric, subtract))
+                                       for t in cpu_targets])
+
+    # proxy CPU per request at saturation (wrk)
+    req_header = ["proxy CPU at saturation, µs", "Switchman", "HAProxy", "SW/HA per round"]
+    req_rows = []
+    for bench, title in (("keepalive", "per keep-alive request"), ("connclose", "per connection (Connection: close)")):
+        s_, h_ = (rounds.get((bench, t, "cpu_us_per_req"), {}).values() for t in ("switchman", "haproxy"))
+        if not s_ and not h_:
+            continue
+        req_rows.append([title, spread(s_), spread(h_),
+                         ratio_spread(per_round(rounds, bench, "switchman", "haproxy", "cpu_us_per_req", divide))])
+
+    # the targets of issue 13, judged per round
+    t13_header = ["target (issue 13)", "measured: median (min–max over rounds)", "goal", "met?"]
+    t13_rows = []
+    def add(title, values, goal_text, goal, at_most):
+        if values:
+            t13_rows.append([title, ratio_spread(values), goal_text, judge(values, goal, at_most) if goal else "reported, no goal"])
+    add("proxy CPU per transaction at a fixed rate, Switchman/HAProxy",
+        per_round(rounds, "cpu", "switchman", "haproxy", "proxy_cpu_us_per_txn", divide), "≤ 1.00", 1.00, True)
+    add("pgbench -S 8 clients TPS, Switchman/direct", per_round(rounds, "pgbench8", "switchman", "direct", "tps", divide), "–", None, False)
+    add("pgbench -S 8 clients TPS, HAProxy/direct", per_round(rounds, "pgbench8", "haproxy", "direct", "tps", divide), "–", None, False)
+    add("connections/s, Switchman/HAProxy", per_round(rounds, "connclose", "switchman", "haproxy", "rps", divide), "≥ 1.00", 1.00, False)
+    add("proxy CPU per connection, Switchman/HAProxy",
+        per_round(rounds, "connclose", "switchman", "haproxy", "cpu_us_per_req", divide), "≤ 1.00", 1.00, True)
+    if ("cpu", "switchman-sockmap", "tps") in rounds:
+        add("sockmap: proxy CPU per transaction, sockmap/epoll",
+            per_round(rounds, "cpu", "switchman-sockmap", "switchman", "proxy_cpu_us_per_txn", divide), "≤ 0.70", 0.70, True)
+        add("sockmap: machine CPU per transaction, sockmap/epoll",
+            per_round(rounds, "cpu", "switchman-sockmap", "switchman", "machine_cpu_us_per_txn", divide), "–", None, True)
+        sw = {r: v for r, v in zip(sorted(rounds.get(("pgbench8", "switchman", "tps"), {})),
+                                   per_round(rounds, "pgbench8", "switchman", "direct", "tps", divide))}
+        sm = {r: v for r, v in zip(sorted(rounds.get(("pgbench8", "switchman-sockmap", "tps"), {})),
+                                   per_round(rounds, "pgbench8", "switchman-sockmap", "direct", "tps", divide))}
+        add("sockmap: pgbench -S 8 clients TPS/direct, sockmap/epoll", [sm[r] / sw[r] for r in sorted(sm) if r in sw and sw[r]],
+            "≥ 1.10", 1.10, False)
+    idle = list(rounds.get(("rss", "switchman", "idle_bytes_per_pair"), {}).values()) + \
+        list(rounds.get(("rss", "switchman", "exchanged_bytes_per_pair"), {}).values())
+    if idle:
+        t13_rows.append(["RSS per idle pair (connected; after a message), bytes",
+                         " ; ".join(fmt(v) for v in idle), f"≤ {RSS_LIMIT}", judge(idle, RSS_LIMIT, True)])
+
     # stdout
     print()
-    for block in (text_table(header, main_rows), text_table(bulk_header, bulk_rows),
+    for block in (text_table(cpu_header, cpu_rows), text_table(t13_header, t13_rows),
+                  text_table(header, main_rows), text_table(req_header, req_rows),
+                  text_table(bulk_header, bulk_rows),
                   text_table(rss_header, rss_rows), text_table(sys_header, sys_rows),
                   text_table(goal_header, goal_rows)):
         if len(block) > 2:
@@ -295,7 +437,15 @@ def report(results: str, meta_file: str, out: str) -> None:
            f"{meta.get('memory', '?')} RAM; everything on 127.0.0.1, sharing those CPUs.",
            f"- Versions: {meta.get('versions', '?')}.",
            f"- Settings: {meta.get('settings', '?')}.", ""]
+    if cpu_rows:
+        md += [f"### What users pay: CPU and latency per query at a fixed rate (median, min–max over rounds)", ""]
+        md += markdown_table(cpu_header, cpu_rows) + [""]
+    if t13_rows:
+        md += ["### Targets of issue 13 (per-round ratios: median, min–max)", ""] + markdown_table(t13_header, t13_rows) + [""]
     md += ["### Results", ""] + markdown_table(header, main_rows) + [""]
+    if req_rows:
+        md += ["### Proxy CPU per request at saturation (median, min–max over rounds)", ""]
+        md += markdown_table(req_header, req_rows) + [""]
     if bulk_rows:
         md += ["### Bulk throughput by splice mode (ratio to direct in brackets)", ""]
         md += markdown_table(bulk_header, bulk_rows) + [""]
@@ -335,6 +485,8 @@ def main() -> None:
         ports(int(args[0]))
     elif command == "pgbench-p99":
         pgbench_p99(args)
+    elif command == "pgbench-percentiles":
+        pgbench_percentiles(args)
     elif command == "iperf-gbps":
         iperf_gbps(args[0])
     elif command == "perf-stat":
