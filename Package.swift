@@ -4,8 +4,9 @@ import PackageDescription
 // Module graph (see docs/ARCHITECTURE.md):
 // switchman → {StatsServer, Discovery, ProxyRuntime} → Reactor → PosixIO → CShims;
 // every module may use SwitchmanCore (pure logic, no file descriptors).
-// The data plane's modules skip dynamic exclusivity checks in release builds (they cost ~3% of CPU
-// under load in swift_beginAccess); debug builds and tests keep them.
+// The data plane's modules, and SwitchmanCore (its StartupMachine runs on every connection), skip
+// dynamic exclusivity checks in release builds (they cost ~3% of CPU under load in
+// swift_beginAccess, ~5% of a short connection's instructions); debug builds and tests keep them.
 let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -24,7 +25,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "PosixIO", dependencies: ["CShims"], swiftSettings: hotPathSettings),
         .target(name: "Reactor", dependencies: ["PosixIO", "CShims"], swiftSettings: hotPathSettings),
-        .target(name: "SwitchmanCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "SwitchmanCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: hotPathSettings),
         .target(
             name: "ProxyRuntime",
             dependencies: ["Reactor", "PosixIO", "SwitchmanCore", .product(name: "Logging", package: "swift-log")],

@@ -11,6 +11,16 @@ import SwitchmanCore
 /// (never while bytes flow), and bounded: past `capacity` keys a new key is not recorded and its
 /// cancel requests take the broadcast path, which still reaches the session.
 final class CancelTable: Sendable {
+    /// A set of listeners whose sessions' nodes a broadcast reaches: one static listener, or every
+    /// cluster listener. A small number handed out by ``group(forStatic:)``, so counting a session
+    /// in and out hashes no string (it did, and with a nested dictionary that was a quarter of
+    /// the user-space instructions of a short connection).
+    struct Group: Sendable, Hashable {
+        let id: Int
+        /// Every cluster listener (a role change reopens a listener, so its group never changes).
+        static let cluster = Group(id: 0)
+    }
+
     /// Where a cancel request for one key goes.
     struct Entry: Sendable, Equatable {
         /// The node's address, as the session connected to it.
@@ -21,10 +31,17 @@ final class CancelTable: Sendable {
         let session: UInt64
     }
 
+    private struct LiveKey: Hashable {
+        let group: Group
+        let address: SocketAddress
+    }
+
     private struct State {
         var keys: [CancelKey: Entry] = [:]
-        /// Per group (a static listener, or the cluster): live sessions per node address.
-        var live: [String: [SocketAddress: Int]] = [:]
+        /// Live sessions per group and node address.
+        var live: [LiveKey: Int] = [:]
+        /// The group of each static listener, by name: the same after a reload.
+        var staticGroups: [String: Group] = [:]
     }
 
     /// Most keys kept at once.
@@ -61,26 +78,37 @@ final class CancelTable: Sendable {
     /// Keys recorded now.
     var count: Int { state.withLock { $0.keys.count } }
 
+    /// The group of the static listener `name` (the same for the process's lifetime).
+    func group(forStatic name: String) -> Group {
+        state.withLock { state in
+            if let group = state.staticGroups[name] { return group }
+            let group = Group(id: state.staticGroups.count + 1)
+            state.staticGroups[name] = group
+            return group
+        }
+    }
+
     /// A session of `group` connected to `address`.
-    func serverConnected(group: String, address: SocketAddress) {
-        state.withLock { $0.live[group, default: [:]][address, default: 0] += 1 }
+    func serverConnected(group: Group, address: SocketAddress) {
+        let key = LiveKey(group: group, address: address)
+        state.withLock { $0.live[key, default: 0] += 1 }
     }
 
     /// A session of `group` left `address` (ended, or replayed its start-up elsewhere).
-    func serverDisconnected(group: String, address: SocketAddress) {
+    func serverDisconnected(group: Group, address: SocketAddress) {
+        let key = LiveKey(group: group, address: address)
         state.withLock { state in
-            guard let count = state.live[group]?[address] else { return }
-            if count <= 1 {
-                state.live[group]?[address] = nil
-                if state.live[group]?.isEmpty == true { state.live[group] = nil }
+            guard let index = state.live.index(forKey: key) else { return }
+            if state.live.values[index] <= 1 {
+                state.live.remove(at: index)
             } else {
-                state.live[group]?[address] = count - 1
+                state.live.values[index] -= 1
             }
         }
     }
 
     /// Node addresses with at least one live session of `group`.
-    func liveServers(group: String) -> [SocketAddress] {
-        state.withLock { Array(($0.live[group] ?? [:]).keys) }
+    func liveServers(group: Group) -> [SocketAddress] {
+        state.withLock { state in state.live.keys.compactMap { $0.group == group ? $0.address : nil } }
     }
 }

@@ -20,7 +20,7 @@ final class ListenerRuntime: EventHandler {
     unowned(unsafe) let worker: Worker
     /// The group whose live sessions a cancel request with an unknown key is broadcast to: the
     /// listener itself when static, the whole cluster otherwise (a role change reopens the listener).
-    let cancelGroup: String
+    let cancelGroup: CancelTable.Group
 
     /// The listening socket of this loop (SO_REUSEPORT: one per loop), `nil` once closed.
     private(set) var fd: Int32?
@@ -55,7 +55,7 @@ final class ListenerRuntime: EventHandler {
         self.route = route
         self.shared = shared
         self.worker = worker
-        cancelGroup = configuration.role == .static ? "static:\(configuration.name)" : "cluster"
+        cancelGroup = configuration.role == .static ? worker.cancelTable.group(forStatic: configuration.name) : .cluster
         // Each loop starts its rotation elsewhere, so the first sessions of a new proxy spread out.
         selector = BackendSelector(balance: configuration.balance, cursor: worker.loop.index)
     }

@@ -52,7 +52,7 @@ extension Session {
         startupPending = false
         let tagsClientAddress = listener.configuration.clientAddress == .application_name
         let machine = StartupMachine(
-            now: acceptedAt, choosesServerAtOnce: choosesServerAtOnce, answerTimeout: timeouts.startupAnswer.nanoseconds,
+            now: acceptedAt, choosesServerAtOnce: choosesServerAtOnce, answerTimeout: timeoutSettings.startupAnswer,
             clientAddressTag: tagsClientAddress ? peer?.description : nil)
         startup = machine
         if state == .established {

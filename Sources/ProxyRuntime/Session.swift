@@ -47,7 +47,7 @@ final class Session: EventHandler, @unchecked Sendable {
     let listener: ListenerRuntime
     /// The timeouts in force when the session started (shared by every session of that configuration:
     /// a reference, not five Durations, keeps an idle session small).
-    private let timeoutSettings: TimeoutSettings
+    let timeoutSettings: TimeoutSettings
     var timeouts: Timeouts { timeoutSettings.value }
     /// The buffer and pipe pools of the configuration the session started with (a reload that
     /// resizes them leaves live sessions on theirs).
@@ -297,7 +297,7 @@ final class Session: EventHandler, @unchecked Sendable {
             serverFD = try Socket.makeTCP(family: address.family)
             try configureSocket(serverFD)
             state = .connecting
-            connectDeadline = worker.loop.now &+ timeouts.connect.nanoseconds
+            connectDeadline = worker.loop.now &+ timeoutSettings.connect
             serverRegistration = try worker.loop.register(
                 serverFD, events: [.readable, .writable, .readHangup, .edgeTriggered], handler: self, token: Self.serverToken)
             armTimer(connectDeadline)
@@ -400,7 +400,7 @@ final class Session: EventHandler, @unchecked Sendable {
     // MARK: - Timers
 
     func idleDeadline() -> UInt64 {
-        min(lastClientActivity &+ timeouts.clientIdle.nanoseconds, lastServerActivity &+ timeouts.serverIdle.nanoseconds)
+        min(lastClientActivity &+ timeoutSettings.clientIdle, lastServerActivity &+ timeoutSettings.serverIdle)
     }
 
     /// Makes sure the session's single timer fires no later than `deadline`.
@@ -450,9 +450,9 @@ final class Session: EventHandler, @unchecked Sendable {
                 armTimer(connectDeadline)
             }
         case .established:
-            if now >= lastClientActivity &+ timeouts.clientIdle.nanoseconds {
+            if now >= lastClientActivity &+ timeoutSettings.clientIdle {
                 end(.clientIdleTimeout)
-            } else if now >= lastServerActivity &+ timeouts.serverIdle.nanoseconds {
+            } else if now >= lastServerActivity &+ timeoutSettings.serverIdle {
                 end(.serverIdleTimeout)
             } else {
                 armTimer(idleDeadline())

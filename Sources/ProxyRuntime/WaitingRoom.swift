@@ -57,7 +57,7 @@ final class WaitingRoom {
         }
         listener.queued.append(session)
         listener.shared.queued.add(1, ordering: .relaxed)
-        if session.waitDeadline == 0 { session.waitDeadline = loop.now &+ session.timeouts.queue.nanoseconds }
+        if session.waitDeadline == 0 { session.waitDeadline = loop.now &+ session.timeoutSettings.queue }
         session.waitReason = "every server of \(listener.name) is at server_maxconn (queued \(session.timeouts.queue.humanReadable))"
         session.armTimer(session.waitDeadline)
     }

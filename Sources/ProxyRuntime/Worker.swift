@@ -360,10 +360,24 @@ private struct WeakPools {
     weak var pools: PumpPools?
 }
 
-/// Timeouts in a box sessions share.
+/// Timeouts in a box sessions share, with the ones a session reads as deadlines already in
+/// nanoseconds (converting a Duration costs 128-bit arithmetic, several times per connection).
 final class TimeoutSettings {
     let value: Timeouts
-    init(_ value: Timeouts) { self.value = value }
+    let connect: UInt64
+    let clientIdle: UInt64
+    let serverIdle: UInt64
+    let queue: UInt64
+    let startupAnswer: UInt64
+
+    init(_ value: Timeouts) {
+        self.value = value
+        connect = value.connect.nanoseconds
+        clientIdle = value.clientIdle.nanoseconds
+        serverIdle = value.serverIdle.nanoseconds
+        queue = value.queue.nanoseconds
+        startupAnswer = value.startupAnswer.nanoseconds
+    }
 }
 
 /// One loop's counters for one server.

@@ -85,17 +85,20 @@ struct CancelTableTests {
 
     @Test func liveServersAreCountedPerGroupUntilTheirLastSessionLeaves() {
         let table = CancelTable()
-        table.serverConnected(group: "cluster", address: Self.a)
-        table.serverConnected(group: "cluster", address: Self.a)
-        table.serverConnected(group: "cluster", address: Self.b)
-        table.serverConnected(group: "static:raw", address: Self.b)
-        #expect(Set(table.liveServers(group: "cluster")) == [Self.a, Self.b])
-        table.serverDisconnected(group: "cluster", address: Self.a)
-        #expect(Set(table.liveServers(group: "cluster")) == [Self.a, Self.b])
-        table.serverDisconnected(group: "cluster", address: Self.a)
-        table.serverDisconnected(group: "cluster", address: Self.a)  // one too many is harmless
-        #expect(table.liveServers(group: "cluster") == [Self.b])
-        #expect(table.liveServers(group: "static:raw") == [Self.b])
-        #expect(table.liveServers(group: "static:other").isEmpty)
+        let raw = table.group(forStatic: "raw"), other = table.group(forStatic: "other")
+        #expect(table.group(forStatic: "raw") == raw)
+        #expect(raw != other && raw != .cluster && other != .cluster)
+        table.serverConnected(group: .cluster, address: Self.a)
+        table.serverConnected(group: .cluster, address: Self.a)
+        table.serverConnected(group: .cluster, address: Self.b)
+        table.serverConnected(group: raw, address: Self.b)
+        #expect(Set(table.liveServers(group: .cluster)) == [Self.a, Self.b])
+        table.serverDisconnected(group: .cluster, address: Self.a)
+        #expect(Set(table.liveServers(group: .cluster)) == [Self.a, Self.b])
+        table.serverDisconnected(group: .cluster, address: Self.a)
+        table.serverDisconnected(group: .cluster, address: Self.a)  // one too many is harmless
+        #expect(table.liveServers(group: .cluster) == [Self.b])
+        #expect(table.liveServers(group: raw) == [Self.b])
+        #expect(table.liveServers(group: other).isEmpty)
     }
 }

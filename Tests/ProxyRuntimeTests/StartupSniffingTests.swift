@@ -445,7 +445,7 @@ extension SocketTests {
             }
             #expect(eventually { proxy.statistics().sessions == 0 })
             #expect(table.count == 0)
-            #expect(table.liveServers(group: "static:raw").isEmpty)
+            #expect(table.liveServers(group: table.group(forStatic: "raw")).isEmpty)
         }
     }
 }

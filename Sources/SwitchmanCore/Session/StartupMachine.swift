@@ -212,7 +212,7 @@ public final class StartupMachine {
     /// When a machine made at `now` stops waiting for the client's first packet (a timer firing
     /// before it changes nothing but re-arming it).
     public static func firstPacketDeadline(madeAt now: UInt64) -> UInt64 {
-        now &+ nanoseconds(firstPacketWait)
+        now &+ firstPacketWaitNanoseconds
     }
 
     // MARK: - What the session may do
@@ -287,7 +287,7 @@ public final class StartupMachine {
             detached()
         case .refuse(let end, let errorResponse):
             refusal = (end, errorResponse)
-            deadline = now &+ Self.nanoseconds(Self.refusalGrace)
+            deadline = now &+ Self.refusalGraceNanoseconds
             actions.append(.armTimer(deadline))
         case .sentToServer(let count):
             bytesForServer.removeFirst(count)
@@ -578,6 +578,10 @@ public final class StartupMachine {
             break
         }
     }
+
+    // Converted once: Duration.components costs 128-bit arithmetic, and these are read per connection.
+    private static let firstPacketWaitNanoseconds = nanoseconds(firstPacketWait)
+    private static let refusalGraceNanoseconds = nanoseconds(refusalGrace)
 
     private static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
