@@ -11,7 +11,12 @@ final class ListenerRuntime: EventHandler {
     var configuration: ListenerConfiguration {
         didSet { selector.balance = configuration.balance }
     }
-    var route: ListenerRoute
+    var route: ListenerRoute {
+        didSet { routeSlots = nil }
+    }
+    /// The server slots of `route`'s servers in route order, made by ``ServerSlots`` on the first
+    /// pick after each route change.
+    var routeSlots: [ServerSlot]?
     /// Balancing state (the round-robin cursor) of this loop.
     var selector: BackendSelector
     let shared: ListenerShared

@@ -1,3 +1,4 @@
+import PosixIO
 import SwitchmanCore
 
 /// One loop's view of the servers it connects to: the cross-loop session counts that enforce
@@ -19,18 +20,22 @@ final class ServerSlots {
     /// Chooses a server for a session of `listener`, honouring `server_maxconn` (the slot is taken
     /// here, atomically, since another loop may take the last one between the choice and the connect).
     func select(for listener: ListenerRuntime, excluding tried: Set<String>) -> Selection {
-        let candidates = listener.route.servers
-        var skipped = Set(candidates.filter { tried.contains($0.name) })
+        let slots = routeSlots(of: listener)
+        let limit = listener.configuration.serverMaxconn
+        // By position in the route; built only when there is something to skip.
+        var skipped: [Bool]? = tried.isEmpty ? nil : slots.map { tried.contains($0.server.name) }
         var lostRaces = false
-        for _ in 0...candidates.count {
-            let choice = listener.selector.pick(
-                from: candidates, sessions: { self.slot(for: $0).shared.current.load(ordering: .relaxed) },
-                limit: listener.configuration.serverMaxconn, tried: skipped)
+        for _ in 0...slots.count {
+            let choice = listener.selector.pickIndex(
+                count: slots.count, isTried: { skipped?[$0] ?? false },
+                sessions: { slots[$0].shared.current.load(ordering: .relaxed) }, limit: limit)
             switch choice {
-            case .server(let server):
-                let slot = slot(for: server)
-                if slot.shared.tryAcquire(limit: listener.configuration.serverMaxconn) { return .server(slot) }
-                skipped.insert(server)  // another loop took its last slot meanwhile
+            case .index(let index):
+                let slot = slots[index]
+                if slot.shared.tryAcquire(limit: limit) { return .server(slot) }
+                // Another loop took its last slot meanwhile.
+                if skipped == nil { skipped = Array(repeating: false, count: slots.count) }
+                skipped?[index] = true
                 lostRaces = true
             case .allBusy:
                 return .allBusy
@@ -74,9 +79,18 @@ final class ServerSlots {
 
     private func slot(for server: RouteServer) -> ServerSlot {
         if let existing = counters[server] { return existing }
-        let slot = ServerSlot(server: server, shared: shared.server(server.key))
+        let slot = ServerSlot(server: server, shared: shared.server(server.key), tally: tally(for: server))
         counters[server] = slot
         return slot
+    }
+
+    /// The slots of the listener's route servers, in route order: looked up once per route (a
+    /// route server's hash covers its name, host and port strings, and a connection made three).
+    private func routeSlots(of listener: ListenerRuntime) -> [ServerSlot] {
+        if let cached = listener.routeSlots { return cached }
+        let slots = listener.route.servers.map { slot(for: $0) }
+        listener.routeSlots = slots
+        return slots
     }
 }
 
@@ -96,13 +110,19 @@ enum Selection {
 final class ServerSlot {
     let server: RouteServer
     let shared: ServerShared
+    /// This loop's counters of the server (across terms).
+    let tally: ServerTally
+    /// The server's address when its host is a literal IP (no lookup, and no parse per connection).
+    let literalAddress: SocketAddress?
     /// When this loop first forwarded a byte to the server's term, and last forwarded one from it
     /// (monotonic; for the failover ledger).
     var traffic = GenerationTimes()
 
-    init(server: RouteServer, shared: ServerShared) {
+    init(server: RouteServer, shared: ServerShared, tally: ServerTally) {
         self.server = server
         self.shared = shared
+        self.tally = tally
+        literalAddress = SocketAddress(literal: server.endpoint.host, port: server.endpoint.port)
     }
 }
 

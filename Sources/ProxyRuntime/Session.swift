@@ -220,7 +220,7 @@ final class Session: EventHandler, @unchecked Sendable {
         case .server(let chosen):
             slot = chosen
             holdsSlot = true
-            connect(to: chosen.server)
+            connect(to: chosen)
         case .allBusy:
             worker.waitingRoom.enqueue(self)
         case .exhausted:
@@ -267,10 +267,15 @@ final class Session: EventHandler, @unchecked Sendable {
         end(.noBackend(waitReason))
     }
 
-    private func connect(to chosen: RouteServer) {
+    private func connect(to slot: ServerSlot) {
         attempts += 1
         // Addresses left from an earlier server's name belong to that server, never to this one.
         untriedAddresses = []
+        if let literal = slot.literalAddress {
+            startConnect(to: literal)
+            return
+        }
+        let chosen = slot.server
         // Strong, not weak: a weak reference gives every session a side table (32 bytes, kept for
         // its life). An answer that comes after the end holds the session only until then.
         worker.resolve(chosen.endpoint) { result in

@@ -185,8 +185,7 @@ final class Worker: @unchecked Sendable {
 
     /// A session's connect completed: count it for its server.
     func connected(_ session: Session) {
-        guard let server = session.server else { return }
-        let tally = slots.tally(for: server)
+        guard let tally = session.slot?.tally else { return }
         tally.counters.sessionsTotal += 1
         // Cached on the session so counting bytes costs no key building or hashing.
         session.serverTally = tally

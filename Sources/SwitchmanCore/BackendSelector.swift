@@ -46,17 +46,36 @@ public struct BackendSelector: Sendable, Equatable {
         limit: Int?,
         tried: Set<RouteServer> = []
     ) -> Choice {
-        let count = candidates.count
+        let choice = pickIndex(
+            count: candidates.count, isTried: { tried.contains(candidates[$0]) },
+            sessions: { sessions(candidates[$0]) }, limit: limit)
+        switch choice {
+        case .index(let index): return .server(candidates[index])
+        case .allBusy: return .allBusy
+        case .exhausted: return .exhausted
+        }
+    }
+
+    /// What `pickIndex` decided: the position of the server to connect to, or why there is none.
+    public enum IndexChoice: Sendable, Equatable {
+        case index(Int)
+        case allBusy
+        case exhausted
+    }
+
+    /// The same choice as ``pick(from:sessions:limit:tried:)`` by position among `count`
+    /// candidates: `isTried(i)` and `sessions(i)` describe candidate `i`. The data plane keeps its
+    /// per-server state in arrays in route order, so a pick this way hashes nothing.
+    public mutating func pickIndex(count: Int, isTried: (Int) -> Bool, sessions: (Int) -> Int, limit: Int?) -> IndexChoice {
         var untried = 0
         var best: (index: Int, sessions: Int)?
         // Scan in rotation order from the cursor: the first usable one wins for round-robin, and
         // the first of the least loaded wins for leastconn.
         for step in 0..<count {
             let index = (cursor % max(count, 1) + step) % count
-            let server = candidates[index]
-            if tried.contains(server) { continue }
+            if isTried(index) { continue }
             untried += 1
-            let load = sessions(server)
+            let load = sessions(index)
             if let limit, load >= limit { continue }
             switch balance {
             case .roundrobin:
@@ -68,6 +87,6 @@ public struct BackendSelector: Sendable, Equatable {
         }
         guard let best else { return untried == 0 ? .exhausted : .allBusy }
         cursor = (best.index + 1) % count
-        return .server(candidates[best.index])
+        return .index(best.index)
     }
 }
