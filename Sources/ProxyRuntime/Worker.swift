@@ -141,6 +141,8 @@ final class Worker: @unchecked Sendable {
             listener.route = route
             if route.closesStaleSessions {
                 let current = Set(route.servers + route.draining)
+                // Server name → sessions closed, for one log line each: a close is never silent.
+                var closedPerServer: [String: Int] = [:]
                 for session in sessions.values where session.listener.name == name {
                     if let server = session.server, !current.contains(server) {
                         if session.movableOnRouteChange {
@@ -150,8 +152,14 @@ final class Worker: @unchecked Sendable {
                         }
                         listener.counters.closedByRouteChange += 1
                         closed += 1
+                        closedPerServer[server.name, default: 0] += 1
                         session.end(.routeChanged("\(server.name) left the \(listener.configuration.role) route"))
                     }
+                }
+                for (server, count) in closedPerServer.sorted(by: { $0.key < $1.key }) {
+                    logger.notice(
+                        "route change closed \(count) session(s) to \(server): it left the \(listener.configuration.role) route",
+                        metadata: ["listener": "\(name)", "backend": "\(server)", "sessions": "\(count)", "loop": "\(loop.index)"])
                 }
             }
             switch route.state {
