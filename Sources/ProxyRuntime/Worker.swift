@@ -143,7 +143,8 @@ final class Worker: @unchecked Sendable {
                 let current = Set(route.servers + route.draining)
                 // Server name → sessions closed, for one log line each: a close is never silent.
                 var closedPerServer: [String: Int] = [:]
-                for session in sessions.values where session.listener.name == name {
+                // A refusing session is ending already (it may be telling its client why).
+                for session in sessions.values where session.listener.name == name && session.state != .refusing {
                     if let server = session.server, !current.contains(server) {
                         if session.movableOnRouteChange {
                             listener.counters.movedByRouteChange += 1
@@ -175,7 +176,9 @@ final class Worker: @unchecked Sendable {
     /// Ends this loop's sessions whose server is cluster member `member` (an operator's
     /// `shutdown-sessions`), whatever listener they came through; returns how many.
     func shutdownSessions(ofMember member: String, detail: String) -> Int {
-        let targets = sessions.values.filter { $0.server?.name == member && $0.listener.configuration.role != .static }
+        let targets = sessions.values.filter {
+            $0.server?.name == member && $0.listener.configuration.role != .static && $0.state != .refusing
+        }
         for session in targets { session.end(.operatorShutdown(detail)) }
         return targets.count
     }
