@@ -364,7 +364,7 @@ extension Session {
     }
 
     /// The cluster's scope for a cluster listener's messages.
-    private var clusterName: String? {
+    var clusterName: String? {
         listener.configuration.role == .static ? nil : worker.configuration.cluster?.scope
     }
 

@@ -476,6 +476,7 @@ final class Session: EventHandler, @unchecked Sendable {
     func end(_ reason: SessionEnd) {
         guard state != .closed else { return }
         if state == .waiting, startupMayRefuse, beginRefusal(reason) { return }
+        if state == .established, abandonStartup(reason) { return }
         let wasEstablished = state == .established
         state = .closed
         startup = nil
@@ -492,6 +493,23 @@ final class Session: EventHandler, @unchecked Sendable {
         downstream.releaseAll(pools: pools)
         releaseSlot()
         worker.sessionEnded(self, reason: reason, wasEstablished: wasEstablished)
+    }
+
+    /// A route change or an operator takes the node of a session whose start-up it had bound there
+    /// (authentication begun): while the start-up is followed between two of the node's messages,
+    /// the node's connection goes at once (RST after a route change) and the client reads a FATAL
+    /// ErrorResponse saying why, then the session ends with `reason`. False when that cannot be (the
+    /// caller closes as usual: the pumps own the bytes, or the client is mid-message).
+    private func abandonStartup(_ reason: SessionEnd) -> Bool {
+        guard let machine = startup, machine.mayAnswerClient,
+              let refusal = StartupRefusal(end: reason, listener: listener.name, cluster: clusterName, lastWait: .none)
+        else { return false }
+        if case .routeChanged = reason { closeServerSocket(abort: true) } else { closeServerSocket() }
+        releaseSlot()
+        state = .refusing
+        guard feed(.abandon(reason, errorResponse: refusal.errorResponse)) else { return true }
+        startupStep()
+        return true
     }
 
     /// Gives back the server's place (its `server_maxconn` count); the server stays named (logs).

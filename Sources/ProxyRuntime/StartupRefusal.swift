@@ -15,13 +15,15 @@ struct StartupRefusal: Equatable {
 
     /// SQLSTATE: `57P03` cannot_connect_now (failover, hold, no eligible node), `53300`
     /// too_many_connections (server queue full or timed out), `08006` connection_failure (no server
-    /// could be reached).
+    /// could be reached), `57P01` admin_shutdown (its node left the route, or an operator shut its
+    /// sessions down, before the start-up ended).
     let sqlstate: String
     /// The primary message, naming the listener (and cluster) and the reason.
     let message: String
 
     /// The refusal for a session of `listener` ending with `end`; nil when the end is no refusal
-    /// (only `noBackend` and `connectFailed` are).
+    /// (only `noBackend`, `connectFailed`, and, for a start-up cut short, `routeChanged` and
+    /// `operatorShutdown` are).
     init?(end: SessionEnd, listener: String, cluster: String?, lastWait: Wait) {
         let place = cluster.map { "listener \(listener) (cluster \($0))" } ?? "listener \(listener)"
         switch end {
@@ -31,6 +33,9 @@ struct StartupRefusal: Equatable {
         case .connectFailed(let detail):
             sqlstate = "08006"
             message = "switchman: \(place): cannot connect to a server: \(detail)"
+        case .routeChanged(let detail), .operatorShutdown(let detail):
+            sqlstate = "57P01"
+            message = "switchman: \(place): session closed during its start-up: \(detail)"
         default:
             return nil
         }

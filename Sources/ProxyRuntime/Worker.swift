@@ -141,7 +141,10 @@ final class Worker: @unchecked Sendable {
             listener.route = route
             if route.closesStaleSessions {
                 let current = Set(route.servers + route.draining)
-                for session in sessions.values where session.listener.name == name {
+                // Server name → sessions closed, for one log line each: a close is never silent.
+                var closedPerServer: [String: Int] = [:]
+                // A refusing session is ending already (it may be telling its client why).
+                for session in sessions.values where session.listener.name == name && session.state != .refusing {
                     if let server = session.server, !current.contains(server) {
                         if session.movableOnRouteChange {
                             listener.counters.movedByRouteChange += 1
@@ -150,8 +153,14 @@ final class Worker: @unchecked Sendable {
                         }
                         listener.counters.closedByRouteChange += 1
                         closed += 1
+                        closedPerServer[server.name, default: 0] += 1
                         session.end(.routeChanged("\(server.name) left the \(listener.configuration.role) route"))
                     }
+                }
+                for (server, count) in closedPerServer.sorted(by: { $0.key < $1.key }) {
+                    logger.notice(
+                        "route change closed \(count) session(s) to \(server): it left the \(listener.configuration.role) route",
+                        metadata: ["listener": "\(name)", "backend": "\(server)", "sessions": "\(count)", "loop": "\(loop.index)"])
                 }
             }
             switch route.state {
@@ -167,7 +176,9 @@ final class Worker: @unchecked Sendable {
     /// Ends this loop's sessions whose server is cluster member `member` (an operator's
     /// `shutdown-sessions`), whatever listener they came through; returns how many.
     func shutdownSessions(ofMember member: String, detail: String) -> Int {
-        let targets = sessions.values.filter { $0.server?.name == member && $0.listener.configuration.role != .static }
+        let targets = sessions.values.filter {
+            $0.server?.name == member && $0.listener.configuration.role != .static && $0.state != .refusing
+        }
         for session in targets { session.end(.operatorShutdown(detail)) }
         return targets.count
     }

@@ -22,7 +22,8 @@ public struct ListenerRoute: Sendable, Equatable {
     /// is closed at once: a leader change, or a replica that left routing. Static listeners keep
     /// their sessions across a reload, so it is false for them.
     public let closesStaleSessions: Bool
-    /// Servers that take no new sessions but whose open sessions stay (a replica over `max_lag`).
+    /// Servers that take no new sessions but whose open sessions stay (a replica over `max_lag` or
+    /// drained by an operator; the leader a replica listener fell back to, once replicas are back).
     public let draining: [RouteServer]
 
     public init(state: State, servers: [RouteServer], closesStaleSessions: Bool, draining: [RouteServer] = []) {

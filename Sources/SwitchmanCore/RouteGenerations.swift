@@ -12,6 +12,9 @@ public struct RouteGenerations: Sendable, Hashable {
     public private(set) var leader: RouteServer?
     /// Replica listener name → member name → its current stay in that listener's set.
     private var replicas: [String: [String: RouteServer]] = [:]
+    /// Replica listener name → the leader term its `fallback: primary` sent reads to, kept until
+    /// that term ends: the read sessions it opened on the leader stay when replicas come back.
+    private var fallbackTerms: [String: RouteServer] = [:]
 
     /// Starts counting after `lastGeneration` (a restarted process may continue from a stored value).
     public init(lastGeneration: UInt64 = 0) {
@@ -24,12 +27,26 @@ public struct RouteGenerations: Sendable, Hashable {
         if let leader, leader.name == name, leader.endpoint == endpoint { return leader }
         let term = RouteServer(name: name, endpoint: endpoint, generation: next())
         leader = term
+        fallbackTerms = [:]
         return term
     }
 
     /// Writes are held: the next confirmed leader (even the same member) starts a new term.
     public mutating func endLeaderTerm() {
         leader = nil
+        fallbackTerms = [:]
+    }
+
+    /// Replica listener `listener` sends its reads to the current leader term (no replica eligible).
+    public mutating func fellBack(listener: String) {
+        fallbackTerms[listener] = leader
+    }
+
+    /// The current leader term if replica listener `listener` fell back to it (its read sessions
+    /// there may still be open), else nil.
+    public func fallbackTerm(listener: String) -> RouteServer? {
+        guard let term = fallbackTerms[listener], term == leader else { return nil }
+        return term
     }
 
     /// The route servers of a replica listener's set, in the given order: members already in the set
@@ -66,6 +83,7 @@ public struct RouteGenerations: Sendable, Hashable {
     /// Forgets replica listeners that are no longer configured.
     public mutating func retainReplicaListeners(_ names: Set<String>) {
         replicas = replicas.filter { names.contains($0.key) }
+        fallbackTerms = fallbackTerms.filter { names.contains($0.key) }
     }
 
     private mutating func next() -> UInt64 {

@@ -11,7 +11,8 @@
 ///   their damped ``ReadAdmission`` (without checks: ZooKeeper's byte lag; unknown lag counts as too
 ///   much when `max_lag` is set). A replica out for lag keeps its open sessions (`draining`) unless
 ///   the listener says `close_on_lag`; so does one whose check is failing. With none left: `fallback: primary` routes to the writable leader (or holds
-///   while there is none), `fallback: none` refuses. Reads keep using the last picture while the
+///   while there is none), `fallback: none` refuses. When replicas are eligible again, the leader a
+///   fallback sent reads to keeps them (`draining`) until its term ends: no new read goes to it. Reads keep using the last picture while the
 ///   session is reconnecting or expired: only writes fail closed.
 /// - `static` listeners route to their configured servers (generation 0, sessions kept on reload).
 /// - Operator controls (``OperatorControls``): a drained member takes no new replica sessions and keeps
@@ -204,8 +205,11 @@ public enum RoutePlanner {
             }
             rows.append(row)
         }
-        let (servers, draining) = generations.replicaSet(listener: listener.name, members: eligible, keeping: lagging)
+        var (servers, draining) = generations.replicaSet(listener: listener.name, members: eligible, keeping: lagging)
         if !servers.isEmpty {
+            // Replicas are back after a fallback (a drained replica set ready, one within max_lag
+            // again): the leader takes no new reads, but those it already serves stay for its term.
+            if let term = generations.fallbackTerm(listener: listener.name) { draining.append(term) }
             return (ListenerRoute(state: .ready, servers: servers, closesStaleSessions: true, draining: draining), rows)
         }
         switch listener.fallback {
@@ -219,6 +223,7 @@ public enum RoutePlanner {
                                       draining: draining), rows)
             }
             rows = rows.map { $0.member == leader.name ? MemberEligibility(member: $0.member, status: .up, reason: "fallback: leader") : $0 }
+            generations.fellBack(listener: listener.name)
             return (ListenerRoute(state: .ready, servers: [leader], closesStaleSessions: true, draining: draining), rows)
         }
     }

@@ -100,11 +100,8 @@ extension ClusterIntegrationTests {
         }
         let tries = try await clients.stop()
         let failures = tries.filter { $0.error != nil }
-        // Known, not understood: on a loaded machine (a full run beside the fault tests and the
-        // sanitizer builds) 1 of 68 read sessions was once closed by the server side during its connect.
-        withKnownIssue("a read session may be closed during its connect around a drain on a loaded machine", isIntermittent: true) {
-            #expect(failures.isEmpty, "\(failures.count) of \(tries.count) read sessions failed: \(Self.summary(failures))")
-        }
+        // Sessions the drain sent to the leader (fallback) stay when ready brings the replica back.
+        #expect(failures.isEmpty, "\(failures.count) of \(tries.count) read sessions failed: \(Self.summary(failures))")
         // A control is in force before `ctl` returns (and ctl, a process of its own, may take a while
         // on a loaded machine): a session is of the drain only between drain's answer and ready's request.
         let duringDrain = tries.filter { $0.started > drainAnswered && $0.finished < readyRequested }

@@ -11,10 +11,11 @@ final class ProxyHarness: Sendable {
     let runtime: ProxyRuntime
     let group: EventLoopGroup
 
-    init(_ configuration: ProxyConfiguration, resolver: AddressResolver = AddressResolver()) throws {
+    /// `logs`: records the runtime's diagnostics from `notice` up (else only critical ones are kept, nowhere).
+    init(_ configuration: ProxyConfiguration, resolver: AddressResolver = AddressResolver(), logs: CapturedLogs? = nil) throws {
         group = try EventLoopGroup(count: 2)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        var logger = logs.map { logs in Logger(label: "test") { _ in CapturingLogHandler(logs) } } ?? Logger(label: "test")
+        logger.logLevel = logs == nil ? .critical : .notice
         runtime = ProxyRuntime(
             configuration: configuration, group: group, resolver: resolver, logger: logger, sessionLog: nil)
         group.start()
@@ -50,4 +51,31 @@ func staticListener(_ name: String = "raw", servers: [UInt16], balance: BalanceA
         name: name, bind: Endpoint(host: "127.0.0.1", port: 0), role: .static,
         servers: servers.map { Endpoint(host: "127.0.0.1", port: $0) }, balance: balance, maxconn: maxconn,
         serverMaxconn: serverMaxconn, retries: retries)
+}
+
+/// Log lines a test's runtime wrote: level, message and metadata.
+final class CapturedLogs: Sendable {
+    private let stored = Mutex<[String]>([])
+    func append(_ line: String) { stored.withLock { $0.append(line) } }
+    var lines: [String] { stored.withLock { $0 } }
+}
+
+/// Writes each line to ``CapturedLogs`` as `level message key=value…`.
+struct CapturingLogHandler: LogHandler {
+    let logs: CapturedLogs
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    init(_ logs: CapturedLogs) { self.logs = logs }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+             function: String, line: UInt) {
+        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+        logs.append("\(level) \(message)" + all.keys.sorted().map { " \($0)=\(all[$0]!)" }.joined())
+    }
 }

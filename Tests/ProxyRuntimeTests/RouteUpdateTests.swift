@@ -34,11 +34,12 @@ struct RouteUpdateTests {
         #expect(try TestSocket.readExactly(client, 5) == Array("hello".utf8))
     }
 
-    @Test func aLeaderChangeClosesSessionsToTheOldLeaderAndOnlyThem() throws {
+    @Test func aLeaderChangeClosesSessionsToTheOldLeaderAndOnlyThemAndSaysSo() throws {
         let old = try TestServer.echo()
         let new = try TestServer.echo()
         defer { old.stop(); new.stop() }
-        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]))
+        let logs = CapturedLogs()
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener()]), logs: logs)
         defer { proxy.stop() }
         proxy.runtime.updateRoutes(["primary": route(old, name: "node1", generation: 1)])
         let first = try TestSocket.connect(port: proxy.port("primary"))
@@ -56,6 +57,11 @@ struct RouteUpdateTests {
         #expect(try TestSocket.readExactly(second, 3) == Array("two".utf8))
         #expect(new.accepted.load(ordering: .relaxed) == 1)
         #expect(proxy.statistics().listeners["primary"]!.counters.closedByRouteChange == 1)
+        // An operator reading the log learns what closed it (the session log line is optional).
+        let closes = logs.lines.filter { $0.contains("route change closed") }
+        #expect(closes.count == 1, "log: \(logs.lines)")
+        #expect(closes.first?.hasPrefix("notice route change closed 1 session(s) to node1: it left the primary route") == true)
+        #expect(closes.first?.contains("listener=primary") == true)
     }
 
     @Test(arguments: [ListenerRole.primary, .replica])

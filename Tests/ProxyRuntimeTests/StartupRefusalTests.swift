@@ -24,7 +24,10 @@ struct StartupRefusalTests {
              message: "switchman: listener primary: cannot connect to a server: no server reachable after 3 attempt(s)"),
         Case(end: .clientClosed, cluster: nil, wait: .none, sqlstate: nil, message: nil),
         Case(end: .shutdown, cluster: "c", wait: .hold, sqlstate: nil, message: nil),
-        Case(end: .routeChanged("x"), cluster: nil, wait: .none, sqlstate: nil, message: nil),
+        Case(end: .routeChanged("node1 left the primary route"), cluster: "c", wait: .none, sqlstate: "57P01",
+             message: "switchman: listener primary (cluster c): session closed during its start-up: node1 left the primary route"),
+        Case(end: .operatorShutdown("shut down by ops from 127.0.0.1:5000"), cluster: "c", wait: .none, sqlstate: "57P01",
+             message: "switchman: listener primary (cluster c): session closed during its start-up: shut down by ops from 127.0.0.1:5000"),
         Case(end: .error("reset"), cluster: nil, wait: .none, sqlstate: nil, message: nil),
     ]
 

@@ -105,6 +105,39 @@ extension SocketTests {
             #expect(counters?.closedByRouteChange == 0)
         }
 
+        @Test func aLeaderChangeDuringAuthenticationTellsTheClientWhyInsteadOfClosingBare() throws {
+            // The old leader asked for a password: the session is bound to it and cannot follow.
+            let asked = Atomic<Int>(0)
+            let old = try FakePostgres { fd, _ in
+                try? TestSocket.writeAll(fd, Wire.message("R", Wire.int32(5) + [9, 9, 9, 9]))
+                asked.add(1, ordering: .relaxed)
+                _ = try? TestSocket.readToEnd(fd)
+            }
+            let new = try FakePostgres.accepting(keyBase: 500)
+            defer { old.stop(); new.stop() }
+            let logs = CapturedLogs()
+            let proxy = try ProxyHarness(clusterConfiguration(holdTimeout: .seconds(10)), logs: logs)
+            defer { proxy.stop() }
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node1", old.port)], closesStaleSessions: true))
+            let client = try TestSocket.connect(port: proxy.port("primary"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, Wire.startup())
+            #expect(try Wire.readMessage(client).type == UInt8(ascii: "R"))
+            setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node2", new.port, generation: 2)], closesStaleSessions: true))
+            let message = try? Wire.readMessage(client)
+            #expect(message?.type == UInt8(ascii: "E"), "a bare close instead of an ErrorResponse")
+            if let message, message.type == UInt8(ascii: "E") {
+                let fields = ErrorFields(body: message.body)
+                #expect(fields.severity == "FATAL")
+                #expect(fields.sqlstate == "57P01")
+                #expect(fields.message == "switchman: listener primary (cluster my_cluster): session closed during its start-up: node1 left the primary route")
+            }
+            #expect(TestSocket.waitForClose(client))
+            #expect(proxy.statistics().listeners["primary"]?.counters.closedByRouteChange == 1)
+            #expect(logs.lines.contains { $0.hasPrefix("notice route change closed 1 session(s) to node1") })
+            #expect(new.startups.withLock { $0.isEmpty })
+        }
+
         @Test func aNodeThatNeverAnswersTheStartUpIsGivenUpAfterTheStartupAnswerTimeout() throws {
             let silent = try FakePostgres { fd, _ in _ = try? TestSocket.readToEnd(fd) }
             defer { silent.stop() }

@@ -53,6 +53,28 @@ struct RoutePlannerOperatorControlsTests {
         #expect(Self.row(back, "unlimited", "pg-1")?.status == .up)
     }
 
+    @Test("ready after a drain that sent reads to the leader (fallback) keeps the reads already on the leader: it stays as draining for its term")
+    func readyKeepsTheReadSessionsTheFallbackSentToTheLeader() throws {
+        let topology = Fixture.cluster(leader: "pg-0", [Fixture.member("pg-0", role: .primary), Fixture.member("pg-1")])
+        var generations = RouteGenerations()
+        _ = Self.plan(OperatorControls(), topology: topology, generations: &generations)
+        let drained = Self.plan(Self.drained("pg-1"), topology: topology, generations: &generations)
+        let leader = try #require(drained.routes["primary"]?.servers.first)
+        #expect(drained.routes["unlimited"]?.servers == [leader])
+        let back = Self.plan(OperatorControls(), topology: topology, generations: &generations)
+        let route = try #require(back.routes["unlimited"])
+        #expect(route.servers.map(\.name) == ["pg-1"])
+        // No new read session goes to the leader, but those open on it are not stale.
+        #expect(route.draining == [leader], "the leader's open read sessions would be closed: \(route.draining)")
+        // Still so a plan later (a check, a znode update), for as long as its term lasts.
+        #expect(Self.plan(OperatorControls(), topology: topology, generations: &generations).routes["unlimited"]?.draining == [leader])
+        // A new term of the leader (demoted, promoted again) is another server: the old one's sessions are stale.
+        _ = Self.plan(OperatorControls(), topology: topology, confirmed: nil, generations: &generations)
+        let newTerm = Self.plan(OperatorControls(), topology: topology, generations: &generations)
+        #expect(newTerm.routes["primary"]?.servers.first != leader)
+        #expect(newTerm.routes["unlimited"]?.draining == [])
+    }
+
     @Test("maint shows MAINT, not DOWN, for a replica that is not running, and keeps it out of the route")
     func maintIsReportedInsteadOfDown() {
         let topology = Fixture.cluster(

@@ -25,6 +25,7 @@ private let readyForQuery = message("Z", [UInt8(ascii: "I")])
 private let notice = PostgresMessages.errorResponse(severity: "NOTICE", sqlstate: "00000", message: "hello").enumerated()
     .map { $0.offset == 0 ? UInt8(ascii: "N") : $0.element }
 private let refusalError = PostgresMessages.errorResponse(sqlstate: "57P03", message: "switchman: no node")
+private let abandonError = PostgresMessages.errorResponse(sqlstate: "57P01", message: "switchman: node1 left the route")
 private let cancel = PostgresMessages.cancelRequest(key)
 private let httpRequest = Array("GET / HTTP/1.1\r\n\r\n".utf8)
 
@@ -78,6 +79,26 @@ struct StartupMachineTests {
                 StartupStep(event: .serverBytes(notice), expect: [], forClient: notice, flushable: 0),
                 StartupStep(event: .serverBytes(md5Request), expect: [], forClient: notice + md5Request,
                      flushable: notice.count + md5Request.count, mayMove: false),
+            ]
+        ),
+        StartupScenario(
+            name: "a node dropped after its authentication request: the client gets the error after what it received, then the close",
+            steps: startupSent + [
+                StartupStep(event: .serverBytes(md5Request), expect: [], flushable: md5Request.count, mayMove: false),
+                StartupStep(event: .sentToClient(md5Request.count), expect: [], forClient: [], readsClient: true),
+                StartupStep(event: .abandon(.routeChanged("node1 left the route"), errorResponse: abandonError), at: second,
+                            expect: [.armTimer(3 * second)], forServer: [], forClient: abandonError,
+                            flushable: abandonError.count, readsClient: false),
+                StartupStep(event: .serverBytes(authenticationOk), expect: [], forClient: abandonError),
+                StartupStep(event: .sentToClient(abandonError.count), expect: [.close(.routeChanged("node1 left the route"))]),
+            ]
+        ),
+        StartupScenario(
+            name: "a node dropped in the middle of one of its messages: closed without a word (an error cannot be spliced in)",
+            steps: startupSent + [
+                StartupStep(event: .serverBytes(md5Request + Array(authenticationOk[0..<3])), expect: []),
+                StartupStep(event: .abandon(.routeChanged("node1 left the route"), errorResponse: abandonError),
+                            expect: [.close(.routeChanged("node1 left the route"))]),
             ]
         ),
         StartupScenario(

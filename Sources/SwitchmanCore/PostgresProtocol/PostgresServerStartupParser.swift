@@ -40,6 +40,13 @@ public struct PostgresServerStartupParser: Sendable {
         return false
     }
 
+    /// No message has been started but not completed: bytes of another message could follow here
+    /// in the client's stream (false before an encryption answer and once finished).
+    public var atMessageBoundary: Bool {
+        if case .header = phase { return header.isEmpty }
+        return false
+    }
+
     /// Creates a parser. Pass the request when the client's first packet was an SSLRequest or a
     /// GSSENCRequest, so the one-byte answer is read as such.
     public init(expectingAnswerTo request: EncryptionRequest? = nil) {

@@ -37,6 +37,10 @@
 /// - **Refusal** (``Event/refuse(_:errorResponse:)``, the session found no server): a pending
 ///   SSLRequest/GSSENCRequest is answered `N`, the StartupMessage is read, the ErrorResponse is
 ///   sent, then ``Action/close(_:)``; a client silent for ``refusalGrace`` is closed without a word.
+/// - **Abandon** (``Event/abandon(_:errorResponse:)``, the session drops a node that authentication
+///   already bound it to): while the node's messages are followed and the client's stream is between
+///   two of them (``mayAnswerClient``), the ErrorResponse follows what the client received, then
+///   ``Action/close(_:)``; the client reads a FATAL error instead of a bare close.
 public final class StartupMachine {
     /// Something that happened to the session's connection.
     public enum Event: Equatable, Sendable {
@@ -62,6 +66,10 @@ public final class StartupMachine {
         case detached
         /// The session gets no server: answer the client with `errorResponse`, then close with `end`.
         case refuse(SessionEnd, errorResponse: [UInt8])
+        /// The session let its node go although the start-up had bound it there (a route change, an
+        /// operator): answer the client with `errorResponse` after what it already received, then close
+        /// with `end`. Only when ``mayAnswerClient``.
+        case abandon(SessionEnd, errorResponse: [UInt8])
         /// The session wrote the first `n` bytes of ``StartupMachine/bytesForServer``.
         case sentToServer(Int)
         /// The session wrote the first `n` bytes of ``StartupMachine/bytesForClient``.
@@ -236,6 +244,13 @@ public final class StartupMachine {
     /// The client may still be refused with an ErrorResponse (it speaks, or may speak, PostgreSQL).
     public var mayRefuse: Bool { !isFinished && clientPhase != .blind }
 
+    /// The client's stream is between two of the node's messages while the start-up is still followed:
+    /// an ErrorResponse may be sent to it (``Event/abandon(_:errorResponse:)``).
+    public var mayAnswerClient: Bool {
+        !isFinished && refusal == nil && connected && clientPhase == .forwarding && observingServer && heldFrom == nil
+            && !losingNode && serverParser.atMessageBoundary
+    }
+
     /// Nothing binds the session to its node yet (no `S`/`G`, no authentication request, no blind
     /// bytes): a route change may send it to another node.
     public var mayMoveToAnotherNode: Bool { !isFinished && retryable && clientPhase != .blind }
@@ -288,6 +303,19 @@ public final class StartupMachine {
         case .refuse(let end, let errorResponse):
             refusal = (end, errorResponse)
             deadline = now &+ Self.refusalGraceNanoseconds
+            actions.append(.armTimer(deadline))
+        case .abandon(let end, let errorResponse):
+            guard mayAnswerClient else {
+                finish(.close(end))
+                break
+            }
+            connected = false
+            observingServer = false
+            bytesForServer = []
+            bytesForClient.append(contentsOf: errorResponse)
+            refusal = (end, errorResponse)
+            refusalQueued = true
+            deadline = now &+ Self.nanoseconds(Self.refusalGrace)
             actions.append(.armTimer(deadline))
         case .sentToServer(let count):
             bytesForServer.removeFirst(count)
