@@ -378,6 +378,15 @@ def report(results: str, meta_file: str, out: str) -> None:
             cpu_rows.append([title] + ["–" if t == "direct" else spread(per_round(rounds, "cpu", t, "direct", metric, subtract))
                                        for t in cpu_targets])
 
+    # A run that fell behind the offered rate measured a saturated system, not a fixed rate.
+    cpu_warnings = []
+    offered = float(meta.get("rate", "0") or 0)
+    for t in cpu_targets:
+        for r, tps in sorted(rounds.get(("cpu", t, "tps"), {}).items()):
+            if offered and tps < 0.95 * offered:
+                cpu_warnings.append(f"{LABEL[t]} reached only {tps:,.0f} of {offered:,.0f} TPS in round {r}: "
+                                    "that run measured a saturated machine, not a fixed rate")
+
     # proxy CPU per request at saturation (wrk)
     req_header = ["proxy CPU at saturation, µs", "Switchman", "HAProxy", "SW/HA per round"]
     req_rows = []
@@ -420,6 +429,8 @@ def report(results: str, meta_file: str, out: str) -> None:
 
     # stdout
     print()
+    for warning in cpu_warnings:
+        print("warning:", warning)
     for block in (text_table(cpu_header, cpu_rows), text_table(t13_header, t13_rows),
                   text_table(header, main_rows), text_table(req_header, req_rows),
                   text_table(bulk_header, bulk_rows),
@@ -440,6 +451,7 @@ def report(results: str, meta_file: str, out: str) -> None:
     if cpu_rows:
         md += [f"### What users pay: CPU and latency per query at a fixed rate (median, min–max over rounds)", ""]
         md += markdown_table(cpu_header, cpu_rows) + [""]
+        md += [f"Warning: {w}." for w in cpu_warnings] + ([""] if cpu_warnings else [])
     if t13_rows:
         md += ["### Targets of issue 13 (per-round ratios: median, min–max)", ""] + markdown_table(t13_header, t13_rows) + [""]
     md += ["### Results", ""] + markdown_table(header, main_rows) + [""]
