@@ -13,6 +13,9 @@ import Glibc
 extension ClusterIntegrationTests {
     /// The bound, not a hang catcher: from Switchman's leader change to each client's error.
     static let frozenLeaderCloseBound = 1.0
+    /// `/stats.json` rounds event times to the millisecond: a session closed within half of one after
+    /// the event may look up to 0.5 ms early.
+    static let statsTimeRounding = 0.0005
 
     @Test("the leader's Patroni and PostgreSQL frozen (SIGSTOP, a hung VM): every session through the primary port to it, idle or in a statement, gets an error within 1 s of Switchman's leader change, clients connecting meanwhile reach the new leader, and no socket to the frozen node is left",
           .timeLimit(.minutes(4)))
@@ -87,7 +90,7 @@ extension ClusterIntegrationTests {
             let late = delays.compactMap { $0 }.filter { $0 > Self.frozenLeaderCloseBound }
             #expect(late.isEmpty, "\(late.count) sessions got their error more than \(format(Self.frozenLeaderCloseBound)) s after the leader change: \(late.map(format))")
             // Switchman may not end a session before ZooKeeper says the leader changed: a frozen node may be back.
-            let early = delays.compactMap { $0 }.filter { $0 < 0 }
+            let early = delays.compactMap { $0 }.filter { $0 < -Self.statsTimeRounding }
             #expect(early.isEmpty, "\(early.count) sessions broke before the leader change: \(early.map(format)) s")
             #expect(outcomes.filter(\.answered).isEmpty, "a statement sent to the frozen \(old.name) was answered")
             #expect(leftOfSessions.isEmpty, "Switchman still holds the sessions' server sockets to \(old.name): \(leftOfSessions)")
