@@ -6,8 +6,11 @@
 /// Pure value: the planner threads it through `inout`; calling the planner twice with the same input
 /// changes nothing.
 public struct RouteGenerations: Sendable, Hashable {
-    /// The last generation handed out.
+    /// The last generation handed out (to a leader term or a replica's stay in a read pool).
     public private(set) var lastGeneration: UInt64
+    /// The generation of the last leader term (0 before the first): the primary generation that stats
+    /// report. Replicas entering a read pool take generations from the same counter but leave it alone.
+    public private(set) var lastLeaderGeneration: UInt64 = 0
     /// The current writable leader's term, `nil` while writes are held.
     public private(set) var leader: RouteServer?
     /// Replica listener name → member name → its current stay in that listener's set.
@@ -28,6 +31,7 @@ public struct RouteGenerations: Sendable, Hashable {
         let term = RouteServer(name: name, endpoint: endpoint, generation: next())
         leader = term
         fallbackTerms = [:]
+        lastLeaderGeneration = term.generation
         return term
     }
 

@@ -101,4 +101,59 @@ struct ClusterCoordinatorTests {
             #expect(eventually { routes.last?.state == .ready && routes.last?.servers.map(\.name) == ["pg-1"] })
         }
     }
+    /// docs/STATS.md: `cluster.generation` (and `switchman_cluster_generation`, whose `changes()` counts
+    /// failovers) is the primary generation, bumped on every leader change. A replica leaving and
+    /// re-entering the read pool gets a new route generation of its own, and must not move it.
+    @Test func theClusterGenerationMovesOnLeaderChangesOnlyNotWhenAReplicaReEntersTheReadPool() throws {
+        let group = try EventLoopGroup(count: 1)
+        group.start()
+        defer { group.stop() }
+        let check = FakeCheck()
+        var logger = Logger(label: "test.coordinator")
+        logger.logLevel = .critical
+        let coordinator = ClusterCoordinator(
+            listeners: [ListenerConfiguration(name: "primary", bind: Endpoint(host: "127.0.0.1", port: 0), role: .primary),
+                        ListenerConfiguration(name: "replicas", bind: Endpoint(host: "127.0.0.1", port: 0), role: .replica)],
+            cluster: ClusterConfiguration(
+                scope: "c", zookeeper: ZooKeeperConfiguration(hosts: [Endpoint(host: "127.0.0.1", port: 2181)]),
+                check: SQLCheckConfiguration(user: "switchman", fastInterval: .milliseconds(50))),
+            loop: group.loops[0], logger: logger, check: check
+        ) { _, completion in completion(0) }
+        let view = Mutex<ClusterStats?>(nil)
+        func stats() -> ClusterStats? {
+            view.withLock { $0 = nil }
+            coordinator.view { fresh in view.withLock { $0 = fresh.cluster } }
+            _ = eventually { view.withLock { $0 != nil } }
+            return view.withLock { $0 }
+        }
+        func topology(leader: String, replicaState: String) -> Topology {
+            let replica = leader == "pg-0" ? "pg-1" : "pg-0"
+            func data(_ port: Int, role: String, state: String) -> [UInt8] {
+                Array(#"{"conn_url":"postgres://127.0.0.1:\#(port)/postgres","api_url":"http://127.0.0.1:8008/patroni","state":"\#(state)","role":"\#(role)","version":"3.0.2","xlog_location":1000,"timeline":1}"#.utf8)
+            }
+            return Topology(scope: "c", znodes: PatroniZNodes(
+                leader: Array(leader.utf8),
+                members: [leader: data(leader == "pg-0" ? 6000 : 6001, role: "master", state: "running"),
+                          replica: data(replica == "pg-0" ? 6000 : 6001, role: "replica", state: replicaState)]))
+        }
+
+        check.answer(.row(["f"]))
+        coordinator.handle(.topology(topology(leader: "pg-0", replicaState: "running")))
+        coordinator.handle(.session(.live, detail: "connected"))
+        #expect(eventually { stats()?.leader?.confirmed == true })
+        let confirmed = try #require(stats())
+        // pg-1 restarts (Patroni says "starting", then "running" again): out of the read pool and back.
+        coordinator.handle(.topology(topology(leader: "pg-0", replicaState: "starting")))
+        coordinator.handle(.topology(topology(leader: "pg-0", replicaState: "running")))
+        let afterReplicaReturn = try #require(stats())
+        #expect(afterReplicaReturn.leaderChangesTotal == confirmed.leaderChangesTotal)
+        #expect(afterReplicaReturn.generation == confirmed.generation,
+                "the primary generation moved from \(confirmed.generation) to \(afterReplicaReturn.generation) without a leader change")
+
+        // A real leader change does move it, once the new leader is confirmed.
+        check.answer(.row(["f"]))
+        coordinator.handle(.topology(topology(leader: "pg-1", replicaState: "running")))
+        #expect(eventually { stats().map { $0.leader?.name == "pg-1" && $0.leader?.confirmed == true } ?? false })
+        #expect((stats()?.generation ?? 0) > confirmed.generation)
+    }
 }

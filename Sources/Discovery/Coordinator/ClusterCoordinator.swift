@@ -183,7 +183,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         }
         events.insert(
             StatsEvent(time: now, kind: .leaderChange, message: message,
-                       leaderChange: LeaderChangeDetails(oldLeader: old, newLeader: new, generation: generations.lastGeneration, sessionsClosed: 0)),
+                       leaderChange: LeaderChangeDetails(oldLeader: old, newLeader: new, generation: generations.lastLeaderGeneration, sessionsClosed: 0)),
             at: 0)
         trimEvents()
         // Carry the old leader across a leaderless gap: "pg0 → (none) → pg1" is one change for the log.
@@ -290,7 +290,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         restFailures[member.name] = 0
         let seconds = Double(loop.now &- leaderSeenAt) / 1e9
         replan()
-        let generation = plan?.writableLeader?.generation ?? generations.lastGeneration
+        let generation = plan?.writableLeader?.generation ?? generations.lastLeaderGeneration
         let change = pendingChange
         pendingChange = nil
         leaderChangeLog.confirmed(member.name, generation: generation, at: now)
@@ -445,7 +445,7 @@ public final class ClusterCoordinator: @unchecked Sendable {
         }
         let stats = ClusterStats(
             scope: cluster.scope, namespace: cluster.namespace, zookeeperHosts: cluster.zookeeper.hosts.map(\.description),
-            session: session, lastEventTime: lastEventTime, leader: leader, generation: generations.lastGeneration,
+            session: session, lastEventTime: lastEventTime, leader: leader, generation: generations.lastLeaderGeneration,
             leaderChangesTotal: leaderChanges, sessionExpiriesTotal: expiries, disconnectsTotal: disconnects,
             dcsLossPolicy: verifiesThroughDCSLoss || cluster.onDCSLoss == .failClosed ? cluster.onDCSLoss.rawValue : "fail_closed (no member checks)", leaderDisagreementsTotal: leaderDisagreements,
             splitBrainsTotal: healthPicture.splitBrainsTotal, dcsLossWriteCutsTotal: verificationCuts)

@@ -10,6 +10,10 @@ struct ClusterNode: Sendable, Equatable {
     let pgPort: Int
     /// Patroni REST API's port on 127.0.0.1.
     let apiPort: Int
+    /// PostgreSQL's data folder (its `postmaster.pid` names the postmaster).
+    let dataDirectory: String
+    /// The file holding Patroni's pid.
+    let patroniPIDFile: String
 }
 
 /// The local Patroni cluster (ZooKeeper + two nodes), driven through `scripts/local-cluster.sh` only:
@@ -47,7 +51,8 @@ struct LocalCluster: Sendable {
             return v
         }
         let nodes = try [1, 2].map { n in
-            ClusterNode(name: try value("NODE\(n)_NAME"), number: n, pgPort: try int("NODE\(n)_PG_PORT"), apiPort: try int("NODE\(n)_API_PORT"))
+            ClusterNode(name: try value("NODE\(n)_NAME"), number: n, pgPort: try int("NODE\(n)_PG_PORT"), apiPort: try int("NODE\(n)_API_PORT"),
+                        dataDirectory: try value("NODE\(n)_DATA_DIR"), patroniPIDFile: try value("NODE\(n)_PID_FILE"))
         }
         return LocalCluster(directory: directory, zookeeperPort: try int("ZK_PORT"), scope: try value("SCOPE"),
                             namespace: try value("NAMESPACE"), nodes: nodes)

@@ -97,6 +97,37 @@ final class PGConnection {
         return (row.first == "t", Int((row.count > 1 ? row[1] : nil) ?? "") ?? -1)
     }
 
+    /// Sends `sql` without waiting for its answer (libpq's `PQsendQuery`); `awaitBreak` then watches.
+    func send(_ sql: String) throws(PGError) {
+        guard PQsendQuery(connection, sql) == 1 else {
+            throw PGError(sqlstate: nil, message: Self.firstLine(PQerrorMessage(connection)), connectionLost: isBroken)
+        }
+    }
+
+    /// What the socket's readiness told: an answer read, the connection broken (libpq's message), or
+    /// nothing yet.
+    enum Readiness {
+        case quiet
+        case answered
+        case broken(String)
+    }
+
+    /// libpq's socket, to poll on.
+    var socket: Int32 { PQsocket(connection) }
+
+    /// After `poll` said the socket is readable: reads what arrived. `.broken` once libpq finds the
+    /// connection closed or reset; `.answered` when a statement's results were complete.
+    func readReady() -> Readiness {
+        guard PQconsumeInput(connection) == 1 else { return .broken(Self.firstLine(PQerrorMessage(connection))) }
+        var answered = false
+        while PQisBusy(connection) == 0, let result = PQgetResult(connection) {
+            answered = true
+            PQclear(result)
+        }
+        if isBroken { return .broken(Self.firstLine(PQerrorMessage(connection))) }
+        return answered ? .answered : .quiet
+    }
+
     private static func firstLine(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "" }
         return String(cString: text).split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""

@@ -23,9 +23,11 @@ final class SwitchmanProcess: Sendable {
     /// Starts one in `directory`, its files named after `name`; `checkPassword` is what its member
     /// checks log in with (the nodes' is `postgres`); `admin` turns the runtime controls on
     /// (`stats.admin` with that user and password file); `zookeeperPort` replaces the cluster's
-    /// ZooKeeper port (a forwarder's, or one nothing listens on yet).
+    /// ZooKeeper port (a forwarder's, or one nothing listens on yet); `zookeeperSessionTimeout` is
+    /// `cluster.zookeeper.session_timeout`.
     init(cluster: LocalCluster, directory: String, name: String = "switchman", checkPassword: String = "postgres",
-         admin: (user: String, passwordFile: String)? = nil, zookeeperPort: Int? = nil) throws {
+         admin: (user: String, passwordFile: String)? = nil, zookeeperPort: Int? = nil,
+         zookeeperSessionTimeout: String = "10s") throws {
         let binary = Repository.switchmanBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw IntegrationError("no Switchman binary at \(binary): run `swift build` first (scripts/test.sh runs `swift build --build-tests` before `swift test`), or set SWITCHMAN_BIN")
@@ -35,8 +37,8 @@ final class SwitchmanProcess: Sendable {
         configPath = directory + "/\(name).yml"
         logPath = directory + "/\(name).log"
         sessionLogPath = directory + "/\(name)-sessions.log"
-        // session_timeout 10 s: the ZooKeeper restart test keeps ZooKeeper down ~1-3 s (JVM start-up on a
-        // busy machine included), well within it.
+        // session_timeout 10 s by default: the ZooKeeper restart test keeps ZooKeeper down ~1-3 s (JVM
+        // start-up on a busy machine included), well within it.
         let config = """
             threads: 2
             listeners:
@@ -47,7 +49,7 @@ final class SwitchmanProcess: Sendable {
             cluster:
               scope: \(cluster.scope)
               namespace: \(cluster.namespace)
-              zookeeper: { hosts: ["127.0.0.1:\(zookeeperPort ?? cluster.zookeeperPort)"], session_timeout: 10s }
+              zookeeper: { hosts: ["127.0.0.1:\(zookeeperPort ?? cluster.zookeeperPort)"], session_timeout: \(zookeeperSessionTimeout) }
               check: { user: postgres, password: \(checkPassword), min_dwell: 3s }
               hold_timeout: 30s
 
