@@ -47,7 +47,7 @@ public func fuzzHTTPRequestParser(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
         switch result {
         case .request(let request):
             check(request, limits: limits)
-        case .error(let status, _):
+        case .error(let status, _, _):
             require([400, 405, 414, 431, 505].contains(status), "unexpected status \(status)")
             require(whole.bufferedByteCount == 0, "bytes kept after an error")
             require(whole.next() == result && whole.feed([0x41]) == result, "the parser recovered from an error")

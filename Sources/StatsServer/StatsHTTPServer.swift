@@ -314,9 +314,9 @@ private final class StatsConnection: EventHandler {
                 switch parser.feed(chunk[0..<n]) {
                 case .needMore:
                     continue
-                case .error(let status, let reason):
+                case .error(let status, let reason, let allow):
                     closeAfterWrite = true
-                    send(HTTPResponse.parseError(status: status, reason: reason).serialized(keepAlive: false))
+                    send(HTTPResponse.parseError(status: status, reason: reason, allow: allow).serialized(keepAlive: false))
                     return
                 case .request(let request):
                     handle(request)

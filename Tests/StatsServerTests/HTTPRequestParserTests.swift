@@ -8,8 +8,17 @@ import Testing
     }
 
     static func status(_ result: HTTPParseResult) -> Int? {
-        if case .error(let status, _) = result { return status }
+        if case .error(let status, _, _) = result { return status }
         return nil
+    }
+
+    @Test func anUnknownMethodIsToldWhatThePathAllows() {
+        #expect(Self.parse("PUT /admin/members/node2/drain HTTP/1.1\r\nHost: h\r\n\r\n")
+            == .error(status: 405, reason: "method not allowed", allow: "POST"))
+        #expect(Self.parse("DELETE /stats.json HTTP/1.1\r\nHost: h\r\n\r\n")
+            == .error(status: 405, reason: "method not allowed", allow: "GET, HEAD"))
+        #expect(HTTPResponse.parseError(status: 405, reason: "method not allowed", allow: "POST").headers
+            == [HTTPHeader("Allow", "POST")])
     }
 
     @Test func aSimpleGetIsParsed() {

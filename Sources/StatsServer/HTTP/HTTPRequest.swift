@@ -77,5 +77,6 @@ public enum HTTPParseResult: Sendable, Equatable {
     /// A complete request; its bytes are consumed, any following bytes stay buffered.
     case request(HTTPRequest)
     /// The bytes can never form an acceptable request: answer with `status` and close the connection.
-    case error(status: Int, reason: String)
+    /// `allow`: for a 405, the methods the request's path takes (`POST` under `/admin/`).
+    case error(status: Int, reason: String, allow: String? = nil)
 }

@@ -41,7 +41,7 @@ public struct HTTPRequestParser: Sendable {
     private var requestLineEnd: Int?
     /// A parsed head waiting for its body: the request and the total bytes it spans.
     private var pending: (request: HTTPRequest, total: Int)?
-    private var failure: (status: Int, reason: String)?
+    private var failure: (status: Int, reason: String, allow: String?)?
 
     /// Creates a parser with `limits`.
     public init(limits: Limits = Limits()) {
@@ -59,7 +59,7 @@ public struct HTTPRequestParser: Sendable {
 
     /// Parses the next request from bytes already buffered (e.g. a pipelined one).
     public mutating func next() -> HTTPParseResult {
-        if let failure { return .error(status: failure.status, reason: failure.reason) }
+        if let failure { return .error(status: failure.status, reason: failure.reason, allow: failure.allow) }
         if let (request, total) = pending { return finish(request, total: total) }
         skipLeadingEmptyLines()
         if let problem = checkMethodPrefix() { return fail(400, problem) }
@@ -92,7 +92,7 @@ public struct HTTPRequestParser: Sendable {
         if headEnd > limits.head { return fail(431, "request head longer than \(limits.head) bytes") }
         switch parseHead(end: headEnd) {
         case .failure(let error):
-            return fail(error.status, error.reason)
+            return fail(error.status, error.reason, allow: error.allow)
         case .success(let (request, bodyLength)):
             return finish(request, total: headEnd + bodyLength)
         }
@@ -100,10 +100,10 @@ public struct HTTPRequestParser: Sendable {
 
     // MARK: steps
 
-    private mutating func fail(_ status: Int, _ reason: String) -> HTTPParseResult {
-        failure = (status, reason)
+    private mutating func fail(_ status: Int, _ reason: String, allow: String? = nil) -> HTTPParseResult {
+        failure = (status, reason, allow)
         buffer = []
-        return .error(status: status, reason: reason)
+        return .error(status: status, reason: reason, allow: allow)
     }
 
     private mutating func finish(_ request: HTTPRequest, total: Int) -> HTTPParseResult {
@@ -150,9 +150,11 @@ public struct HTTPRequestParser: Sendable {
     private struct ParseError: Error {
         let status: Int
         let reason: String
-        init(_ status: Int, _ reason: String) {
+        let allow: String?
+        init(_ status: Int, _ reason: String, allow: String? = nil) {
             self.status = status
             self.reason = reason
+            self.allow = allow
         }
     }
 
@@ -185,7 +187,9 @@ public struct HTTPRequestParser: Sendable {
             return .failure(ParseError(400, "malformed HTTP version"))
         }
         guard let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self)) else {
-            return .failure(ParseError(405, "method not allowed"))
+            // The controls take POST; every other path GET and HEAD.
+            let allow = target.starts(with: "/admin/".utf8) ? "POST" : "GET, HEAD"
+            return .failure(ParseError(405, "method not allowed", allow: allow))
         }
         guard target.first == 0x2F else { return .failure(ParseError(400, "request target must be a path")) }
 

@@ -24,12 +24,12 @@ public struct HTTPResponse: Sendable, Equatable {
     /// The body as text (lossy for non-UTF-8 bytes); handy in tests and logs.
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 
-    /// The answer to a parse error: the status, its one-line reason, `Allow` on 405; the caller closes
-    /// the connection after sending it.
-    public static func parseError(status: Int, reason: String) -> HTTPResponse {
+    /// The answer to a parse error: the status, its one-line reason, `Allow` on 405 (`allow`, else
+    /// the page's `GET, HEAD`); the caller closes the connection after sending it.
+    public static func parseError(status: Int, reason: String, allow: String? = nil) -> HTTPResponse {
         HTTPResponse(
             status: status,
-            headers: status == 405 ? [HTTPHeader("Allow", "GET, HEAD")] : [],
+            headers: status == 405 ? [HTTPHeader("Allow", allow ?? "GET, HEAD")] : [],
             body: "\(status) \(reasonPhrase(status)): \(reason)\n"
         )
     }
