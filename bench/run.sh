@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
         --write) WRITE=2 ;;
         --rounds) ROUNDS=$2; shift ;;
         --only) ONLY=$2; shift ;;
-        --out) OUT=$2; shift ;;
+        --out) OUT=$2; shift 2; continue ;;   # where it goes is not part of how it ran
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
