@@ -109,12 +109,12 @@ machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/
 # µs of CPU per unit of work: ticks_to_us TICKS COUNT
 per_unit_us() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n }'; }
 proxy_pid() {   # the process a target's CPU is measured on (none for direct)
-    case "$1" in switchman) echo "$SW_PID" ;; switchman-sockmap) echo "$SM_PID" ;; haproxy) echo "$HA_PID" ;; *) echo "" ;; esac
+    case "$1" in switchman) echo "$SW_PID" ;; haproxy) echo "$HA_PID" ;; *) echo "" ;; esac
 }
 
 read -r PG_PORT NGINX_PORT IPERF_PORT HOLD_PORT \
         SW_PG SW_HTTP SW_IPERF SW_STATS SW_ON_IPERF SW_ON_STATS SW_OFF_IPERF SW_OFF_STATS \
-        HA_PG HA_HTTP HA_IPERF SW_HOLD SW_HOLD_STATS HA_HOLD SM_PG SM_STATS <<< "$("$PY" "$BENCH/tools.py" ports 20)"
+        HA_PG HA_HTTP HA_IPERF SW_HOLD SW_HOLD_STATS HA_HOLD <<< "$("$PY" "$BENCH/tools.py" ports 18)"
 
 # ------------------------------------------------------------------------------------------------
 # backends
@@ -170,11 +170,10 @@ start_iperf() {
 # ------------------------------------------------------------------------------------------------
 # proxies
 
-# switchman_config FILE SPLICE STATS_PORT "name bind_port backend_port" ...  (DATAPLANE: a dataplane key)
+# switchman_config FILE SPLICE STATS_PORT "name bind_port backend_port" ...
 switchman_config() {
     local file=$1 splice=$2 stats=$3; shift 3
     {
-        [ -n "${DATAPLANE:-}" ] && echo "dataplane: $DATAPLANE"
         echo "threads: $THREADS"
         echo "maxconn: $MAXCONN"
         echo "log_sessions: false"
@@ -235,16 +234,6 @@ start_sw_main() { start_switchman sw "$WORK/sw.yaml" "$SW_HTTP"; SW_PID=$LAST_PI
 start_sw_on() { start_switchman sw-on "$WORK/sw-on.yaml" "$SW_ON_IPERF"; SW_ON_PID=$LAST_PID; }
 start_sw_off() { start_switchman sw-off "$WORK/sw-off.yaml" "$SW_OFF_IPERF"; SW_OFF_PID=$LAST_PID; }
 start_ha_main() { start_haproxy haproxy "$WORK/haproxy.cfg" "$HA_HTTP"; HA_PID=$LAST_PID; }
-start_sm() { start_switchman sw-sockmap "$WORK/sw-sockmap.yaml" "$SM_PG"; SM_PID=$LAST_PID; }
-
-# The in-kernel data path is measured as a fourth target when this binary has it and may use it
-# here (root with CAP_BPF and CAP_NET_ADMIN): `dataplane: sockmap` refuses to start otherwise.
-SOCKMAP=0
-probe_sockmap() {
-    DATAPLANE=sockmap switchman_config "$WORK/sm-probe.yaml" auto "$SM_STATS" "pg $SM_PG 1"
-    if "$SWITCHMAN" check-config --config "$WORK/sm-probe.yaml" >/dev/null 2>&1; then SOCKMAP=1; fi
-    rm -f "$WORK/sm-probe.yaml"
-}
 
 # Other work on a shared machine may kill processes by name (it happened: an iperf3 server and once
 # a Switchman vanished mid-run). Before each run, start again whatever the run needs that is gone,
@@ -263,7 +252,6 @@ ensure() {   # ensure SERVICE TARGET
     esac
     case "$2" in
         switchman) revive "Switchman" "$SW_PID" start_sw_main ;;
-        switchman-sockmap) revive "Switchman dataplane:sockmap" "$SM_PID" start_sm ;;
         switchman-splice-on) revive "Switchman splice:on" "$SW_ON_PID" start_sw_on ;;
         switchman-splice-off) revive "Switchman splice:off" "$SW_OFF_PID" start_sw_off ;;
         haproxy) revive HAProxy "$HA_PID" start_ha_main ;;
@@ -277,12 +265,6 @@ start_proxies() {
     switchman_config "$WORK/sw-off.yaml" off "$SW_OFF_STATS" "iperf $SW_OFF_IPERF $IPERF_PORT"
     haproxy_config "$WORK/haproxy.cfg" "pg $HA_PG $PG_PORT" "http $HA_HTTP $NGINX_PORT" "iperf $HA_IPERF $IPERF_PORT"
     start_sw_main; start_sw_on; start_sw_off; start_ha_main
-    probe_sockmap
-    if [ "$SOCKMAP" = 1 ]; then
-        log "Switchman dataplane: sockmap (PostgreSQL only)"
-        DATAPLANE=sockmap switchman_config "$WORK/sw-sockmap.yaml" auto "$SM_STATS" "pg $SM_PG $PG_PORT"
-        start_sm
-    fi
     for port in "$SW_PG" "$HA_PG"; do wait_listen "$port"; done
     for port in "$SW_IPERF" "$HA_IPERF"; do wait_listen "$port"; done
 }
@@ -291,7 +273,6 @@ start_proxies() {
 port_of() {   # port_of SERVICE TARGET
     case "$1:$2" in
         pg:direct) echo "$PG_PORT" ;; pg:switchman) echo "$SW_PG" ;; pg:haproxy) echo "$HA_PG" ;;
-        pg:switchman-sockmap) echo "$SM_PG" ;;
         http:direct) echo "$NGINX_PORT" ;; http:switchman) echo "$SW_HTTP" ;; http:haproxy) echo "$HA_HTTP" ;;
         iperf:direct) echo "$IPERF_PORT" ;; iperf:switchman) echo "$SW_IPERF" ;; iperf:haproxy) echo "$HA_IPERF" ;;
         iperf:switchman-splice-on) echo "$SW_ON_IPERF" ;; iperf:switchman-splice-off) echo "$SW_OFF_IPERF" ;;
@@ -419,19 +400,17 @@ bench_pgbench() {
     local clients r t
     for clients in 8 64; do
         for ((r = 0; r < ROUNDS; r++)); do
-            for t in $(rotated "$r" $(pg_targets)); do run_pgbench "pgbench$clients" "$clients" "$t" "$r"; done
+            for t in $(rotated "$r" switchman haproxy direct); do run_pgbench "pgbench$clients" "$clients" "$t" "$r"; done
         done
     done
 }
-
-pg_targets() { echo switchman haproxy direct; [ "$SOCKMAP" = 1 ] && echo switchman-sockmap; return 0; }
 
 bench_cpu() {
     log "CPU per transaction: pgbench -S -c 8 -R $RATE (${CPU_DUR}s per run)"
     "$PGBIN/pgbench" -S -n -c 8 -j 2 -T "$WARM" -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >/dev/null 2>&1   # warm the cache
     local r t
     for ((r = 0; r < ROUNDS; r++)); do
-        for t in $(rotated "$r" $(pg_targets)); do run_pgbench_rate "$t" "$r"; done
+        for t in $(rotated "$r" switchman haproxy direct); do run_pgbench_rate "$t" "$r"; done
     done
 }
 

@@ -123,14 +123,13 @@ def strace_c(name: str, requests: str) -> None:
 # the report
 
 TARGETS = ["direct", "switchman", "haproxy"]
-CPU_TARGETS = ["direct", "switchman", "switchman-sockmap", "haproxy"]
+CPU_TARGETS = ["direct", "switchman", "haproxy"]
 BULK_TARGETS = ["direct", "switchman", "switchman-splice-on", "switchman-splice-off", "haproxy"]
 LABEL = {
     "direct": "direct",
     "switchman": "Switchman",
     "switchman-splice-on": "Switchman splice:on",
     "switchman-splice-off": "Switchman splice:off",
-    "switchman-sockmap": "Switchman dataplane:sockmap",
     "haproxy": "HAProxy",
 }
 
@@ -410,17 +409,6 @@ def report(results: str, meta_file: str, out: str) -> None:
     add("connections/s, Switchman/HAProxy", per_round(rounds, "connclose", "switchman", "haproxy", "rps", divide), "≥ 1.00", 1.00, False)
     add("proxy CPU per connection, Switchman/HAProxy",
         per_round(rounds, "connclose", "switchman", "haproxy", "cpu_us_per_req", divide), "≤ 1.00", 1.00, True)
-    if ("cpu", "switchman-sockmap", "tps") in rounds:
-        add("sockmap: proxy CPU per transaction, sockmap/epoll",
-            per_round(rounds, "cpu", "switchman-sockmap", "switchman", "proxy_cpu_us_per_txn", divide), "≤ 0.70", 0.70, True)
-        add("sockmap: machine CPU per transaction, sockmap/epoll",
-            per_round(rounds, "cpu", "switchman-sockmap", "switchman", "machine_cpu_us_per_txn", divide), "–", None, True)
-        sw = {r: v for r, v in zip(sorted(rounds.get(("pgbench8", "switchman", "tps"), {})),
-                                   per_round(rounds, "pgbench8", "switchman", "direct", "tps", divide))}
-        sm = {r: v for r, v in zip(sorted(rounds.get(("pgbench8", "switchman-sockmap", "tps"), {})),
-                                   per_round(rounds, "pgbench8", "switchman-sockmap", "direct", "tps", divide))}
-        add("sockmap: pgbench -S 8 clients TPS/direct, sockmap/epoll", [sm[r] / sw[r] for r in sorted(sm) if r in sw and sw[r]],
-            "≥ 1.10", 1.10, False)
     idle = list(rounds.get(("rss", "switchman", "idle_bytes_per_pair"), {}).values()) + \
         list(rounds.get(("rss", "switchman", "exchanged_bytes_per_pair"), {}).values())
     if idle:
