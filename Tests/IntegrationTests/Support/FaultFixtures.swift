@@ -48,6 +48,15 @@ func raiseOpenFileLimit(to wanted: Int) -> Int {
 
 /// Loopback sockets for the fault tests, with timeouts so a bug shows as a failure, not a hang.
 enum FaultSocket {
+    /// `accept`, the new descriptor marked close-on-exec at once: processes other tests spawn
+    /// meanwhile must not inherit it, or closing it here sends no FIN (Glibc's module has no
+    /// `accept4`; the window between the two calls is a few instructions).
+    static func acceptClosingOnExec(_ listener: Int32) -> Int32 {
+        let fd = accept(listener, nil, nil)
+        if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return fd
+    }
+
     /// A blocking connection to 127.0.0.1:`port` (throws when refused).
     static func connect(_ port: Int, timeoutSeconds: Int = 10) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -210,7 +219,7 @@ final class LoopbackEchoServer: @unchecked Sendable {
                 let fd = entry.fd
                 if fd == listenFD {
                     while true {
-                        let client = accept(listenFD, nil, nil)
+                        let client = FaultSocket.acceptClosingOnExec(listenFD)
                         if client < 0 { break }
                         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
                         accepted.add(1, ordering: .relaxed)
@@ -267,7 +276,7 @@ final class FirehoseServer: @unchecked Sendable {
         let thread = Thread {
             let block = (0..<chunk).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
             while true {
-                let client = accept(fd, nil, nil)
+                let client = FaultSocket.acceptClosingOnExec(fd)
                 if client < 0 {
                     if errno == EINTR { continue }
                     return
@@ -323,7 +332,7 @@ final class LoopbackForwarder: @unchecked Sendable {
         listenFD = fd
         let thread = Thread { [self] in
             while true {
-                let client = accept(fd, nil, nil)
+                let client = FaultSocket.acceptClosingOnExec(fd)
                 if client < 0 {
                     if errno == EINTR { continue }
                     return
