@@ -106,10 +106,20 @@ public final class ProxyRuntime: Sendable {
         state.withLock { $0.configuration = effective }
         let reopened = Set(toOpen.map { $0.0.name })
         let removed = old.listeners.filter { newByName[$0.name] == nil || reopened.contains($0.name) }
+        // A static listener kept on its socket takes its new servers for new sessions here: a
+        // cluster's planner republishes static routes, but without a cluster nothing else would.
+        var staticRoutes: [String: ListenerRoute] = [:]
+        for listener in effective.listeners where listener.role == .static && !reopened.contains(listener.name) {
+            if let previous = oldByName[listener.name], previous.servers != listener.servers {
+                staticRoutes[listener.name] = route(for: listener, known: [:])
+            }
+        }
+        let newStaticRoutes = staticRoutes
         for worker in workers {
             worker.loop.execute {
                 for listener in removed { worker.removeListener(listener.name) }
                 worker.apply(effective)
+                if !newStaticRoutes.isEmpty { worker.updateRoutes(newStaticRoutes) }
             }
         }
         for listener in removed where newByName[listener.name] == nil {

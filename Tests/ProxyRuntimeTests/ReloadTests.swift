@@ -129,6 +129,28 @@ struct ReloadTests {
         #expect(TestSocket.waitForClose(before))
     }
 
+    @Test func reloadOnTheSameBindChangesAStaticListenersServersForNewSessions() throws {
+        let a = try TestServer { fd in try? TestSocket.writeAll(fd, Array("A".utf8)); _ = try? TestSocket.readToEnd(fd) }
+        let b = try TestServer { fd in try? TestSocket.writeAll(fd, Array("B".utf8)); _ = try? TestSocket.readToEnd(fd) }
+        defer { a.stop(); b.stop() }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener("raw", servers: [a.port])]))
+        defer { proxy.stop() }
+        let port = proxy.port("raw")
+        func raw(_ server: UInt16) -> ListenerConfiguration {
+            ListenerConfiguration(name: "raw", bind: Endpoint(host: "127.0.0.1", port: port), servers: [Endpoint(host: "127.0.0.1", port: server)])
+        }
+        func answer() -> [UInt8]? {
+            guard let probe = try? TestSocket.connect(port: port) else { return nil }
+            defer { close(probe) }
+            return try? TestSocket.readExactly(probe, 1)
+        }
+        // Pin the bind to the port it got, so the next reload keeps the socket (no rebind).
+        try proxy.runtime.reload(ProxyConfiguration(listeners: [raw(a.port)]))
+        #expect(eventually { proxy.runtime.boundAddresses["raw"]?.port == port && answer() == Array("A".utf8) })
+        try proxy.runtime.reload(ProxyConfiguration(listeners: [raw(b.port)]))
+        #expect(eventually { answer() == Array("B".utf8) }, "new sessions still reach the old server after the reload")
+    }
+
     @Test func reloadThatNeedsARestartSaysSoAndKeepsThreads() throws {
         let echo = try TestServer.echo()
         defer { echo.stop() }
