@@ -15,6 +15,8 @@ import Testing
     @Test func anUnknownMethodIsToldWhatThePathAllows() {
         #expect(Self.parse("PUT /admin/members/node2/drain HTTP/1.1\r\nHost: h\r\n\r\n")
             == .error(status: 405, reason: "method not allowed", allow: "POST"))
+        #expect(Self.parse("PUT /admin?x=1 HTTP/1.1\r\nHost: h\r\n\r\n")
+            == .error(status: 405, reason: "method not allowed", allow: "POST"))
         #expect(Self.parse("DELETE /stats.json HTTP/1.1\r\nHost: h\r\n\r\n")
             == .error(status: 405, reason: "method not allowed", allow: "GET, HEAD"))
         #expect(HTTPResponse.parseError(status: 405, reason: "method not allowed", allow: "POST").headers

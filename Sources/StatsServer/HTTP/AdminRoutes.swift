@@ -32,7 +32,7 @@ public enum AdminRoutes {
 
     /// Whether `path` is one the controls answer.
     public static func handles(_ path: String) -> Bool {
-        path.hasPrefix(prefix) || path == "/admin"
+        HTTPMethod.isControlPath(path)
     }
 
     /// Decides on `request` (whose path ``handles(_:)``); `client` is the peer's `ip:port`, for the log.

@@ -46,6 +46,12 @@ public enum HTTPMethod: String, Sendable, Equatable, CaseIterable {
     case head = "HEAD"
     /// `POST`: the runtime controls only (`/admin/...`); every other path answers 405.
     case post = "POST"
+
+    /// The runtime controls' paths (`/admin` and under `/admin/`, without the query): they take
+    /// POST, every other path GET and HEAD.
+    public static func isControlPath(_ path: String) -> Bool {
+        path.hasPrefix("/admin/") || path == "/admin"
+    }
 }
 
 /// The protocol versions the parser accepts.

@@ -188,7 +188,8 @@ public struct HTTPRequestParser: Sendable {
         }
         guard let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self)) else {
             // The controls take POST; every other path GET and HEAD.
-            let allow = target.starts(with: "/admin/".utf8) ? "POST" : "GET, HEAD"
+            let path = String(decoding: target.prefix { $0 != 0x3F }, as: UTF8.self)
+            let allow = HTTPMethod.isControlPath(path) ? "POST" : "GET, HEAD"
             return .failure(ParseError(405, "method not allowed", allow: allow))
         }
         guard target.first == 0x2F else { return .failure(ParseError(400, "request target must be a path")) }

@@ -315,7 +315,7 @@ public final class StartupMachine {
             bytesForClient.append(contentsOf: errorResponse)
             refusal = (end, errorResponse)
             refusalQueued = true
-            deadline = now &+ Self.nanoseconds(Self.refusalGrace)
+            deadline = now &+ Self.refusalGraceNanoseconds
             actions.append(.armTimer(deadline))
         case .sentToServer(let count):
             bytesForServer.removeFirst(count)
