@@ -33,7 +33,7 @@ PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$WORK"
+    [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -45,7 +45,7 @@ server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", int(sys.argv[1])))
 server.listen(1024)
-reply = b"HTTP/1.1 200 OK\r\nContent-Length: 38\r\nConnection: close\r\n\r\n" + b"x" * 38
+reply = b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\nConnection: close\r\n\r\n" + b"x" * 42  # 100 bytes
 while True:
     client, _ = server.accept()
     try:
@@ -100,31 +100,34 @@ wait_listen() {
     echo "nothing listens on port $1" >&2; return 1
 }
 
-# measure NAME PORT COMMAND... → prints "NAME instructions-per-connection"
+# measure NAME PORT COMMAND... → sets RESULT to the instructions per connection. Runs in this shell
+# (not in a $(…) subshell) so the proxy's pid reaches PIDS and the cleanup.
 measure() {
     local name=$1 port=$2; shift 2
     valgrind --tool=callgrind --callgrind-out-file="$WORK/$name.out" "$@" > "$WORK/$name.log" 2>&1 &
     local pid=$!; PIDS+=("$pid")
-    wait_listen "$port"
+    wait_listen "$port" || { cat "$WORK/$name.log" >&2; exit 1; }
     "$PY" "$WORK/client.py" "$port" 50
-    callgrind_control -z "$pid" >/dev/null 2>&1
+    callgrind_control -z "$pid" >/dev/null || { echo "callgrind_control -z failed for $name" >&2; exit 1; }
     "$PY" "$WORK/client.py" "$port" "$CONNECTIONS"
-    callgrind_control -d "$pid" >/dev/null 2>&1
-    local dump
+    callgrind_control -d "$pid" >/dev/null || { echo "callgrind_control -d failed for $name" >&2; exit 1; }
+    local dump=""
     for _ in $(seq 100); do
         dump=$(ls "$WORK/$name".out.* 2>/dev/null | head -1)
         [ -n "$dump" ] && [ -s "$dump" ] && break
         sleep 0.1
     done
     kill "$pid" 2>/dev/null || true
+    [ -n "$dump" ] && [ -s "$dump" ] || { echo "no callgrind dump for $name" >&2; exit 1; }
     local total
     total=$(callgrind_annotate --auto=no "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-    echo "$name $((total / CONNECTIONS))"
+    [ -n "$total" ] || { echo "no instruction total in the $name dump" >&2; exit 1; }
+    RESULT=$((total / CONNECTIONS))
 }
 
-sw=$(measure switchman "$SW_PORT" "$WORK/switchman" run --config "$WORK/switchman.yaml")
-ha=$(measure haproxy "$HA_PORT" haproxy -f "$WORK/haproxy.cfg" -db)
-sw=${sw#* }; ha=${ha#* }
+wait_listen "$BACKEND"
+measure switchman "$SW_PORT" "$WORK/switchman" run --config "$WORK/switchman.yaml"; sw=$RESULT
+measure haproxy "$HA_PORT" haproxy -f "$WORK/haproxy.cfg" -db; ha=$RESULT
 echo "user-space instructions per connection ($CONNECTIONS connections, one thread, callgrind):"
 printf '  Switchman %s\n  HAProxy   %s (%s)\n  Switchman/HAProxy %s\n' "$sw" "$ha" "$(haproxy -v | head -1 | awk '{ print $3 }')" \
     "$(awk -v a="$sw" -v b="$ha" 'BEGIN { printf "%.2f", a / b }')"

@@ -104,8 +104,9 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 CLK_TCK=$(getconf CLK_TCK)
 # utime + stime of every thread of a process, in clock ticks (the fields after the ")" of the comm).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-# Busy ticks of the whole machine (every CPU, all but idle and iowait), from /proc/stat.
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# Busy ticks of the whole machine (every CPU: user, nice, system, irq, softirq; not idle, iowait,
+# nor steal, which is other guests' time on this VM's CPUs), from /proc/stat.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 # µs of CPU per unit of work: ticks_to_us TICKS COUNT
 per_unit_us() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n }'; }
 proxy_pid() {   # the process a target's CPU is measured on (none for direct)

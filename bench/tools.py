@@ -409,11 +409,10 @@ def report(results: str, meta_file: str, out: str) -> None:
     add("connections/s, Switchman/HAProxy", per_round(rounds, "connclose", "switchman", "haproxy", "rps", divide), "≥ 1.00", 1.00, False)
     add("proxy CPU per connection, Switchman/HAProxy",
         per_round(rounds, "connclose", "switchman", "haproxy", "cpu_us_per_req", divide), "≤ 1.00", 1.00, True)
-    idle = list(rounds.get(("rss", "switchman", "idle_bytes_per_pair"), {}).values()) + \
-        list(rounds.get(("rss", "switchman", "exchanged_bytes_per_pair"), {}).values())
-    if idle:
-        t13_rows.append(["RSS per idle pair (connected; after a message), bytes",
-                         " ; ".join(fmt(v) for v in idle), f"≤ {RSS_LIMIT}", judge(idle, RSS_LIMIT, True)])
+    for metric, what in (("idle_bytes_per_pair", "connected"), ("exchanged_bytes_per_pair", "after a message")):
+        values = list(rounds.get(("rss", "switchman", metric), {}).values())
+        if values:
+            t13_rows.append([f"RSS per idle pair ({what}), bytes", spread(values), f"≤ {RSS_LIMIT}", judge(values, RSS_LIMIT, True)])
 
     # stdout
     print()
