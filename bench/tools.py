@@ -166,19 +166,8 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def load(results: str) -> dict:
-    table: dict = {}
-    with open(results) as source:
-        for line in source:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 5:
-                continue
-            bench, target, round_, metric, value = fields
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            table.setdefault((bench, target, metric), []).append(number)
-    return table
+    """{(bench, target, metric): [value of each round]}."""
+    return {key: list(by_round.values()) for key, by_round in load_rounds(results).items()}
 
 
 def load_rounds(results: str) -> dict:
