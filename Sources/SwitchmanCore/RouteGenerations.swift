@@ -41,9 +41,10 @@ public struct RouteGenerations: Sendable, Hashable {
         fallbackTerms = [:]
     }
 
-    /// Replica listener `listener` sends its reads to the current leader term (no replica eligible).
-    public mutating func fellBack(listener: String) {
-        fallbackTerms[listener] = leader
+    /// Replica listener `listener` sends its reads to leader term `term` (no replica eligible); the
+    /// term is kept only while it is the current one (``fallbackTerm(listener:)``).
+    public mutating func fellBack(listener: String, to term: RouteServer) {
+        fallbackTerms[listener] = term
     }
 
     /// The current leader term if replica listener `listener` fell back to it (its read sessions

@@ -223,7 +223,7 @@ public enum RoutePlanner {
                                       draining: draining), rows)
             }
             rows = rows.map { $0.member == leader.name ? MemberEligibility(member: $0.member, status: .up, reason: "fallback: leader") : $0 }
-            generations.fellBack(listener: listener.name)
+            generations.fellBack(listener: listener.name, to: leader)
             return (ListenerRoute(state: .ready, servers: [leader], closesStaleSessions: true, draining: draining), rows)
         }
     }
