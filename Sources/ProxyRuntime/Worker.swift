@@ -111,6 +111,10 @@ final class Worker: @unchecked Sendable {
             listeners[listenerConfiguration.name]?.configuration = listenerConfiguration
             listeners[listenerConfiguration.name]?.applySocketOptions(configuration.tcpKeepalive)
         }
+        // A removed listener's route no longer keeps its servers' slots cached (the next route
+        // update forgets them); its draining sessions hold their own.
+        let configured = Set(configuration.listeners.map(\.name))
+        latestRoutes = latestRoutes.filter { configured.contains($0.key) }
     }
 
     /// Installs new routes; wakes held sessions of routes that became ready; closes sessions whose

@@ -99,6 +99,32 @@ struct RouteUpdateTests {
         #expect(proxy.statistics().routeServersCached == 1)
     }
 
+    @Test func aListenerRemovedByAReloadLeavesNoServerCounterBehind() throws {
+        let echo = try TestServer.echo()
+        defer { echo.stop() }
+        let replicas = ListenerConfiguration(name: "replicas", bind: Endpoint(host: "127.0.0.1", port: 0), role: .replica)
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [primaryListener(), replicas]))
+        defer { proxy.stop() }
+        setRoute(proxy, "primary", route(echo, name: "node1", generation: 1))
+        setRoute(proxy, "replicas", route(echo, name: "node2", generation: 2))
+        // The statistic is the largest count of any of the harness's two loops: 16 sessions through
+        // each listener make both loops meet both servers (but with odds of 2^-15).
+        for name in ["primary", "replicas"] {
+            for _ in 0..<16 {
+                let client = try TestSocket.connect(port: proxy.port(name))
+                defer { close(client) }
+                try TestSocket.writeAll(client, [1])
+                #expect(try TestSocket.readExactly(client, 1) == [1])
+            }
+        }
+        #expect(eventually { proxy.statistics().routeServersCached == 2 })
+        let kept = proxy.runtime.configuration.listeners.filter { $0.name == "primary" }
+        try proxy.runtime.reload(ProxyConfiguration(listeners: kept))
+        // The next routes name only the primary's server: the removed listener's is forgotten.
+        setRoute(proxy, "primary", route(echo, name: "node1", generation: 1))
+        #expect(eventually { proxy.statistics().routeServersCached == 1 })
+    }
+
     @Test func aSessionWaitingForItsLeadersNameFollowsALeaderChange() throws {
         let echo = try TestServer.echo()
         defer { echo.stop() }
