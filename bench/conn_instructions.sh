@@ -113,7 +113,7 @@ measure() {
     callgrind_control -d "$pid" >/dev/null || { echo "callgrind_control -d failed for $name" >&2; exit 1; }
     local dump=""
     for _ in $(seq 100); do
-        dump=$(ls "$WORK/$name".out.* 2>/dev/null | head -1)
+        dump=$(ls "$WORK/$name".out.* 2>/dev/null | head -1 || true)
         [ -n "$dump" ] && [ -s "$dump" ] && break
         sleep 0.1
     done

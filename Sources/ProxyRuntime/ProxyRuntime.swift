@@ -106,11 +106,13 @@ public final class ProxyRuntime: Sendable {
         state.withLock { $0.configuration = effective }
         let reopened = Set(toOpen.map { $0.0.name })
         let removed = old.listeners.filter { newByName[$0.name] == nil || reopened.contains($0.name) }
-        // A static listener kept on its socket takes its new servers for new sessions here: a
-        // cluster's planner republishes static routes, but without a cluster nothing else would.
+        // Without a cluster nothing else republishes static routes: every static listener gets its
+        // route from this configuration here (a kept one its new servers; a reopened one, whose new
+        // socket prefers the loop's latest route, this one rather than an earlier reload's). With a
+        // cluster the coordinator's replan publishes them, an operator's pause included.
         var staticRoutes: [String: ListenerRoute] = [:]
-        for listener in effective.listeners where listener.role == .static && !reopened.contains(listener.name) {
-            if let previous = oldByName[listener.name], previous.servers != listener.servers {
+        if effective.cluster == nil {
+            for listener in effective.listeners where listener.role == .static {
                 staticRoutes[listener.name] = route(for: listener, known: [:])
             }
         }

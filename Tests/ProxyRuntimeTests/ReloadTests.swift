@@ -149,6 +149,19 @@ struct ReloadTests {
         #expect(eventually { proxy.runtime.boundAddresses["raw"]?.port == port && answer() == Array("A".utf8) })
         try proxy.runtime.reload(ProxyConfiguration(listeners: [raw(b.port)]))
         #expect(eventually { answer() == Array("B".utf8) }, "new sessions still reach the old server after the reload")
+        // Then a new bind and new servers: the new socket takes this reload's servers, not the last one's.
+        let c = try TestServer { fd in try? TestSocket.writeAll(fd, Array("C".utf8)); _ = try? TestSocket.readToEnd(fd) }
+        defer { c.stop() }
+        try proxy.runtime.reload(ProxyConfiguration(listeners: [
+            ListenerConfiguration(name: "raw", bind: Endpoint(host: "127.0.0.1", port: 0), servers: [Endpoint(host: "127.0.0.1", port: c.port)]),
+        ]))
+        #expect(eventually { proxy.runtime.boundAddresses["raw"]?.port != port })
+        let rebound = proxy.port("raw")
+        #expect(eventually {
+            guard let probe = try? TestSocket.connect(port: rebound) else { return false }
+            defer { close(probe) }
+            return (try? TestSocket.readExactly(probe, 1)) == Array("C".utf8)
+        }, "the rebound listener reaches an earlier reload's server")
     }
 
     @Test func reloadThatNeedsARestartSaysSoAndKeepsThreads() throws {

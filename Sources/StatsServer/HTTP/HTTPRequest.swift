@@ -44,7 +44,7 @@ public enum HTTPMethod: String, Sendable, Equatable, CaseIterable {
     case get = "GET"
     /// `HEAD`: the same status and headers as `GET`, no body.
     case head = "HEAD"
-    /// `POST`: the runtime controls only (`/admin/...`); every other path answers 405.
+    /// `POST`: the runtime controls only (`/admin` and `/admin/...`); every other path answers 405.
     case post = "POST"
 
     /// The runtime controls' paths (`/admin` and under `/admin/`, without the query): they take
