@@ -12,6 +12,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SM_SCRIPT=conn_instructions.sh
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 PY=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 SWITCHMAN=${SWITCHMAN:-$ROOT/.build/release/switchman}
 CONNECTIONS=2000
@@ -92,13 +95,8 @@ EOF
 # valgrind 3.19 cannot read the DWARF 5 debug information Swift writes; the symbol table suffices.
 objcopy --strip-debug "$SWITCHMAN" "$WORK/switchman"
 
-wait_listen() {
-    for _ in $(seq 300); do
-        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2; return 1
-}
+listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
+wait_listen() { sm_wait_until 30 "something to listen on port $1" listening "$1"; }
 
 # measure NAME PORT COMMAND... → sets RESULT to the instructions per connection. Runs in this shell
 # (not in a $(…) subshell) so the proxy's pid reaches PIDS and the cleanup.

@@ -110,18 +110,13 @@ public final class ProxyRuntime: Sendable {
         // route from this configuration here (a kept one its new servers; a reopened one, whose new
         // socket prefers the loop's latest route, this one rather than an earlier reload's). With a
         // cluster the coordinator's replan publishes them, an operator's pause included.
-        var staticRoutes: [String: ListenerRoute] = [:]
-        if effective.cluster == nil {
-            for listener in effective.listeners where listener.role == .static {
-                staticRoutes[listener.name] = route(for: listener, known: [:])
-            }
-        }
-        let newStaticRoutes = staticRoutes
+        let staticRoutes = effective.cluster != nil ? [:] : Dictionary(uniqueKeysWithValues:
+            effective.listeners.filter { $0.role == .static }.map { ($0.name, route(for: $0, known: [:])) })
         for worker in workers {
             worker.loop.execute {
                 for listener in removed { worker.removeListener(listener.name) }
                 worker.apply(effective)
-                if !newStaticRoutes.isEmpty { worker.updateRoutes(newStaticRoutes) }
+                if !staticRoutes.isEmpty { worker.updateRoutes(staticRoutes) }
             }
         }
         for listener in removed where newByName[listener.name] == nil {
