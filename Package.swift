@@ -50,12 +50,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test helpers more than one test target needs (spawning children without our descriptors).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SwitchmanCoreTests", dependencies: ["SwitchmanCore"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "PosixIO", "CShims"]),
-        .testTarget(name: "ProxyRuntimeTests", dependencies: ["ProxyRuntime", "Reactor", "PosixIO", "SwitchmanCore", "CLibPQ"]),
+        .testTarget(name: "ProxyRuntimeTests", dependencies: ["ProxyRuntime", "Reactor", "PosixIO", "SwitchmanCore", "CLibPQ", "TestSupport"]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "SwitchmanCore", "Reactor", "PosixIO"]),
         .testTarget(name: "StatsServerTests", dependencies: ["StatsServer", "SwitchmanCore", "Reactor", "PosixIO"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["CLibPQ", "SwitchmanCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CLibPQ", "SwitchmanCore", "TestSupport"]),
         .testTarget(
             name: "SwitchmanTests",
             dependencies: ["switchman", "Reactor", "PosixIO", .product(name: "Logging", package: "swift-log")]
