@@ -129,7 +129,7 @@ struct ReloadTests {
         #expect(TestSocket.waitForClose(before))
     }
 
-    @Test func reloadOnTheSameBindChangesAStaticListenersServersForNewSessions() throws {
+    @Test func reloadedStaticServersReachNewSessionsOnAKeptBindAndAfterARebind() throws {
         let a = try TestServer { fd in try? TestSocket.writeAll(fd, Array("A".utf8)); _ = try? TestSocket.readToEnd(fd) }
         let b = try TestServer { fd in try? TestSocket.writeAll(fd, Array("B".utf8)); _ = try? TestSocket.readToEnd(fd) }
         defer { a.stop(); b.stop() }
