@@ -165,11 +165,6 @@ SYSCALLS = ["read", "write", "recvfrom", "sendto", "readv", "writev", "recvmsg",
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
-def load(results: str) -> dict:
-    """{(bench, target, metric): [value of each round]}."""
-    return {key: list(by_round.values()) for key, by_round in load_rounds(results).items()}
-
-
 def load_rounds(results: str) -> dict:
     """{(bench, target, metric): {round: value}}: the runs of one round ran back to back."""
     table: dict = {}
@@ -266,7 +261,8 @@ def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def report(results: str, meta_file: str, out: str) -> None:
-    table = load(results)
+    rounds = load_rounds(results)
+    table = {key: list(by_round.values()) for key, by_round in rounds.items()}
     meta: dict[str, str] = {}
     with open(meta_file) as source:
         for line in source:
@@ -277,12 +273,11 @@ def report(results: str, meta_file: str, out: str) -> None:
     header = ["benchmark", "metric", "direct", "Switchman", "HAProxy", "SW/direct", "HA/direct", "SW/HA",
               "SW/HA per round (min–max)"]
     main_rows = []
-    by_round = load_rounds(results)
     for bench, metric, title, unit, _ in ROWS:
         d, s, h = (median(table, bench, t, metric) for t in TARGETS)
         if d is None and s is None and h is None:
             continue
-        rs = per_round(by_round, bench, "switchman", "haproxy", metric, divide)
+        rs = per_round(rounds, bench, "switchman", "haproxy", metric, divide)
         span = f"{min(rs):.2f}–{max(rs):.2f}" if len(rs) > 1 else "–"
         main_rows.append([title, unit, fmt(d), fmt(s), fmt(h), ratio(s, d), ratio(h, d), ratio(s, h), span])
 
@@ -349,7 +344,6 @@ def report(results: str, meta_file: str, out: str) -> None:
                           f"{io:.2f} I/O + {waits:.2f} epoll_wait", "4 I/O + <1 epoll_wait", verdict])
 
     # what users pay at a fixed rate (the cpu bench), per round, min–max
-    rounds = load_rounds(results)
     cpu_targets = [t for t in CPU_TARGETS if ("cpu", t, "tps") in rounds]
     cpu_header = [f"pgbench -S, 8 clients, {meta.get('rate', '?')} TPS offered"] + [LABEL[t] for t in cpu_targets]
     cpu_rows = []
