@@ -27,10 +27,16 @@ public enum Socket {
     }
 
     /// A listening socket bound to `address`; `reusePort` lets every event loop bind its own
-    /// socket to the same port (the kernel spreads new connections among them).
-    public static func listen(on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool) throws(IOError) -> Int32 {
+    /// socket to the same port (the kernel spreads new connections among them). `configure` sets
+    /// options before the socket listens: Linux copies a listener's options to each socket it
+    /// accepts when the handshake completes, which may be at once.
+    public static func listen(
+        on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool,
+        configure: (Int32) throws(IOError) -> Void = { _ in }
+    ) throws(IOError) -> Int32 {
         let fd = try makeTCP(family: address.family)
         do throws(IOError) {
+            try configure(fd)
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
             if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
             if address.family == AF_INET6 { try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) }

@@ -68,7 +68,6 @@ final class ListenerRuntime: EventHandler {
     /// Starts accepting on `fd` (owned from now on by this listener).
     func open(fd: Int32) throws(IOError) {
         self.fd = fd
-        applySocketOptions(worker.configuration.tcpKeepalive)
         do {
             registration = try worker.loop.register(fd, events: [.readable], handler: self)
         } catch {
@@ -77,19 +76,26 @@ final class ListenerRuntime: EventHandler {
         }
     }
 
-    /// Sets TCP_NODELAY and keepalive on the listening socket: Linux copies them to every accepted
-    /// socket, which saves five setsockopt calls per connection. Called again after a reload.
+    /// Sets TCP_NODELAY and keepalive (or turns it off) on a listening socket: Linux copies them to
+    /// every accepted socket, which saves five setsockopt calls per connection. The proxy calls it
+    /// before the socket listens (``Socket/listen(on:backlog:reusePort:configure:)``), so no session
+    /// is accepted without them.
+    static func setSocketOptions(_ fd: Int32, keepalive: TCPKeepalive?) throws(IOError) {
+        try Socket.setNoDelay(fd)
+        if let keepalive {
+            try Socket.setKeepalive(
+                fd, idle: Int32(max(1, keepalive.idle.components.seconds)),
+                interval: Int32(max(1, keepalive.interval.components.seconds)), count: Int32(keepalive.count))
+        } else {
+            try Socket.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 0)
+        }
+    }
+
+    /// Applies a reload's keepalive to this loop's listening socket (sessions accepted later get it).
     func applySocketOptions(_ keepalive: TCPKeepalive?) {
         guard let fd else { return }
         do {
-            try Socket.setNoDelay(fd)
-            if let keepalive {
-                try Socket.setKeepalive(
-                    fd, idle: Int32(max(1, keepalive.idle.components.seconds)),
-                    interval: Int32(max(1, keepalive.interval.components.seconds)), count: Int32(keepalive.count))
-            } else {
-                try Socket.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 0)
-            }
+            try Self.setSocketOptions(fd, keepalive: keepalive)
         } catch {
             worker.logger.warning("listener \(name): cannot set socket options: \(error)", metadata: ["listener": "\(name)"])
         }

@@ -60,7 +60,7 @@ public final class ProxyRuntime: Sendable {
         var opened: [(ListenerConfiguration, [Int32], SocketAddress)] = []
         for listener in configuration.listeners {
             do {
-                let (fds, address) = try bindEverywhere(listener)
+                let (fds, address) = try bindEverywhere(listener, keepalive: configuration.tcpKeepalive)
                 opened.append((listener, fds, address))
             } catch {
                 for (_, fds, _) in opened { fds.forEach(Socket.close) }
@@ -95,7 +95,7 @@ public final class ProxyRuntime: Sendable {
         for listener in effective.listeners {
             if let previous = oldByName[listener.name], previous.bind == listener.bind, previous.role == listener.role { continue }
             do {
-                let (fds, address) = try bindEverywhere(listener, replacing: oldByName[listener.name])
+                let (fds, address) = try bindEverywhere(listener, keepalive: effective.tcpKeepalive, replacing: oldByName[listener.name])
                 toOpen.append((listener, fds, address))
             } catch {
                 for (_, fds, _) in toOpen { fds.forEach(Socket.close) }
@@ -261,10 +261,13 @@ public final class ProxyRuntime: Sendable {
         logger.info("listening on \(address) (\(listener.role))", metadata: ["listener": "\(listener.name)"])
     }
 
-    /// One socket per loop on the same address. With port 0 the first socket picks the port and the
-    /// others join it. `replacing`: a listener being rebound to the same port is closed by the caller
-    /// after, so SO_REUSEPORT lets both coexist for a moment.
-    private func bindEverywhere(_ listener: ListenerConfiguration, replacing: ListenerConfiguration? = nil) throws(ListenerError) -> ([Int32], SocketAddress) {
+    /// One socket per loop on the same address, with the listener socket options (`keepalive`) set
+    /// before it listens. With port 0 the first socket picks the port and the others join it.
+    /// `replacing`: a listener being rebound to the same port is closed by the caller after, so
+    /// SO_REUSEPORT lets both coexist for a moment.
+    private func bindEverywhere(
+        _ listener: ListenerConfiguration, keepalive: TCPKeepalive?, replacing: ListenerConfiguration? = nil
+    ) throws(ListenerError) -> ([Int32], SocketAddress) {
         guard case .success(let addresses) = NameResolution.resolve(host: listener.bind.host, port: listener.bind.port),
               var address = addresses.first else {
             throw ListenerError(listener: listener.name, address: "\(listener.bind)", reason: "cannot resolve the bind address")
@@ -272,7 +275,9 @@ public final class ProxyRuntime: Sendable {
         var fds: [Int32] = []
         do throws(IOError) {
             for _ in workers {
-                let fd = try Socket.listen(on: address, reusePort: true)
+                let fd = try Socket.listen(on: address, reusePort: true) { fd throws(IOError) in
+                    try ListenerRuntime.setSocketOptions(fd, keepalive: keepalive)
+                }
                 fds.append(fd)
                 if address.port == 0 { address = try Socket.localAddress(fd) }
             }
