@@ -118,6 +118,8 @@ final class Session: EventHandler, @unchecked Sendable {
     private var serverClosedFirst: Bool?
     /// The session counts among its server's current sessions (`slot`'s place is taken).
     private var holdsSlot = false
+    /// The server socket is still to get `tcp_keepalive` (``applyServerKeepalive()``).
+    private var serverKeepalivePending = false
     /// Pauses taken so far before trying the route's servers again (for the backoff).
     var pauses: UInt8 = 0
     private var serverRegistration: Registration?
@@ -342,7 +344,7 @@ final class Session: EventHandler, @unchecked Sendable {
             worker.cancelTable.serverConnected(group: listener.cancelGroup, address: serverAddress)
             countedLive = true
         }
-        armTimer(idleDeadline())
+        armTimer(establishedDeadline())
         if sniffing { startupConnected() } else { pump() }
     }
 
@@ -460,7 +462,8 @@ final class Session: EventHandler, @unchecked Sendable {
             } else if now >= lastServerActivity &+ timeoutSettings.serverIdle {
                 end(.serverIdleTimeout)
             } else {
-                armTimer(idleDeadline())
+                if serverKeepalivePending && now >= serverKeepaliveDue { applyServerKeepalive() }
+                armTimer(establishedDeadline())
             }
         }
     }
@@ -541,10 +544,41 @@ final class Session: EventHandler, @unchecked Sendable {
 
     private func configureSocket(_ fd: Int32) throws(IOError) {
         try Socket.setNoDelay(fd)
-        if let keepalive = worker.configuration.tcpKeepalive {
+        serverKeepalivePending = worker.configuration.tcpKeepalive != nil
+    }
+
+    /// How long an established session lives before its server socket gets `tcp_keepalive`: a
+    /// connection per request (most end within milliseconds) then never makes the four setsockopt
+    /// calls (BENCHMARKS.md has the paired measurement). Probes come no later: setting TCP_KEEPIDLE
+    /// on a socket with SO_KEEPALIVE on makes Linux count the idle time from the last segment
+    /// received, not from the call (tcp_sock_set_keepidle), so with a delay of at most the idle time
+    /// the first probe is due when it would have been.
+    static let serverKeepaliveDelay: UInt64 = 1_000_000_000
+
+    /// When the pending server keepalive is due (the connect time plus the delay, capped by `idle`).
+    private var serverKeepaliveDue: UInt64 {
+        let idle = worker.configuration.tcpKeepalive.map { UInt64(max(1, $0.idle.components.seconds)) * 1_000_000_000 } ?? 0
+        return connectedAt &+ min(Self.serverKeepaliveDelay, idle)
+    }
+
+    /// The established session's next deadline: its idle timeouts, or the pending keepalive sooner.
+    private func establishedDeadline() -> UInt64 {
+        serverKeepalivePending ? min(idleDeadline(), serverKeepaliveDue) : idleDeadline()
+    }
+
+    /// Sets the configured keepalive on the server socket (SO_KEEPALIVE before TCP_KEEPIDLE, see
+    /// ``serverKeepaliveDelay``). A reload that turned keepalive off since the connect leaves it off.
+    private func applyServerKeepalive() {
+        serverKeepalivePending = false
+        guard serverFD >= 0, let keepalive = worker.configuration.tcpKeepalive else { return }
+        do {
             try Socket.setKeepalive(
-                fd, idle: Int32(max(1, keepalive.idle.components.seconds)),
+                serverFD, idle: Int32(max(1, keepalive.idle.components.seconds)),
                 interval: Int32(max(1, keepalive.interval.components.seconds)), count: Int32(keepalive.count))
+        } catch {
+            // The session still works without probes; its next read or write reports a dead socket.
+            worker.logger.warning(
+                "session \(label): cannot set keepalive on the server socket: \(error)", metadata: ["listener": "\(listener.name)"])
         }
     }
 

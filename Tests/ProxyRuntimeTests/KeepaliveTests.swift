@@ -65,7 +65,7 @@ extension SocketTests {
             try TestSocket.writeAll(client, Array("ping\n".utf8))
             #expect(try TestSocket.readExactly(client, 5) == Array("ping\n".utf8))
             // Past the moment a session with keepalive on would have had it set on its server socket.
-            usleep(1_500_000)
+            usleep(UInt32(Session.serverKeepaliveDelay / 1000) + 500_000)
             let clientSide = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
             let serverSide = try #require(KeepaliveProbe.proxySocket(peerPort: echo.port))
             #expect(KeepaliveProbe.option(clientSide, SOL_SOCKET, SO_KEEPALIVE) == 0)
