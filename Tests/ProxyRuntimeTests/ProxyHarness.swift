@@ -73,9 +73,8 @@ struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-             function: String, line: UInt) {
-        let all = self.metadata.merging(metadata ?? [:]) { $1 }
-        logs.append("\(level) \(message)" + all.keys.sorted().map { " \($0)=\(all[$0]!)" }.joined())
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        logs.append("\(event.level) \(event.message)" + all.keys.sorted().map { " \($0)=\(all[$0]!)" }.joined())
     }
 }
