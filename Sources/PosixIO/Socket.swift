@@ -109,6 +109,14 @@ public enum Socket {
         try nonBlockingSyscall("send") { Glibc.send(fd, buffer, count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// send(2) with MSG_MORE (and MSG_NOSIGNAL): the kernel keeps a last partial segment back for
+    /// what the caller sends next, so bytes followed at once by ``shutdownWrite(_:)`` or a close
+    /// leave in one segment with the FIN. Only for bytes a half-close or close surely follows.
+    @inline(__always)
+    public static func sendBeforeClose(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) throws(IOError) -> IOResult<Int> {
+        try nonBlockingSyscall("send") { Glibc.send(fd, buffer, count, Int32(MSG_NOSIGNAL) | Int32(MSG_MORE)) }
+    }
+
     /// shutdown(SHUT_WR): the peer reads end of file after what was sent. A socket the peer already
     /// reset (ENOTCONN) is not an error here.
     public static func shutdownWrite(_ fd: Int32) {

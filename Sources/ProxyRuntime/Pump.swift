@@ -104,7 +104,23 @@ struct Pump {
             // 1. Flush what is held.
             if pendingBytes > 0 {
                 guard writable else { break }
-                let flushed = try flush(to: destination, writable: &writable)
+                // A source that hung up has its FIN queued behind the data, so the next read is
+                // usually its end of file. Reading that first lets the held bytes and the half-close
+                // leave in one segment (send with MSG_MORE, then shutdown) instead of two.
+                if hangup && readable && !sourceClosed && rounds < Self.roundsPerCall, let room = readAheadRoom(pools) {
+                    rounds += 1
+                    let n: Int
+                    do {
+                        n = try readAhead(from: source, room: room, readable: &readable)
+                    } catch {
+                        // As before the read-ahead: what was held goes out before the error ends the session.
+                        _ = try? flush(to: destination, writable: &writable, beforeClose: false)
+                        throw error
+                    }
+                    if n == 0 { sourceClosed = true } else if n > 0 { progress.read += n }
+                    continue
+                }
+                let flushed = try flush(to: destination, writable: &writable, beforeClose: sourceClosed)
                 progress.written += flushed
                 if pendingBytes > 0 { break }  // destination full: wait for EPOLLOUT
             }
@@ -202,11 +218,35 @@ struct Pump {
         }
     }
 
-    /// Writes held bytes. Returns bytes written.
-    private mutating func flush(to destination: Int32, writable: inout Bool) throws(IOError) -> Int {
+    /// Free room after the held bytes of the read/write buffer (nil: none, or the pipe path).
+    private func readAheadRoom(_ pools: PumpPools) -> Int? {
+        guard mode == .copy, buffer != nil else { return nil }
+        let room = pools.buffers.bufferSize - Int(bufferEnd)
+        return room > 0 ? room : nil
+    }
+
+    /// Reads after the held bytes, without choosing a mode (bytes are held, see ``fill``). Returns
+    /// bytes read, 0 at end of file, -1 when nothing could be read.
+    private mutating func readAhead(from source: Int32, room: Int, readable: inout Bool) throws(IOError) -> Int {
+        switch try Socket.read(source, into: buffer! + Int(bufferEnd), count: room) {
+        case .wouldBlock:
+            readable = false
+            return -1
+        case .processed(let n):
+            bufferEnd += Int32(n)
+            return n
+        }
+    }
+
+    /// Writes held bytes. Returns bytes written. `beforeClose`: the source ended, so a half-close
+    /// (or the session's close) follows these bytes at once and may share their last segment.
+    private mutating func flush(to destination: Int32, writable: inout Bool, beforeClose: Bool) throws(IOError) -> Int {
         if let buffer, bufferEnd > bufferStart {
             let want = Int(bufferEnd - bufferStart)
-            switch try Socket.write(destination, from: buffer + Int(bufferStart), count: want) {
+            let result = beforeClose
+                ? try Socket.sendBeforeClose(destination, from: buffer + Int(bufferStart), count: want)
+                : try Socket.write(destination, from: buffer + Int(bufferStart), count: want)
+            switch result {
             case .wouldBlock:
                 writable = false
                 return 0
@@ -222,7 +262,7 @@ struct Pump {
             }
         }
         if let pipe, pipeBytes > 0 {
-            switch try Pipe.splice(from: pipe.readFD, to: destination, count: Int(pipeBytes), more: false) {
+            switch try Pipe.splice(from: pipe.readFD, to: destination, count: Int(pipeBytes), more: beforeClose) {
             case .wouldBlock:
                 writable = false
                 return 0
