@@ -70,6 +70,9 @@ struct Pump {
     private(set) var sourceClosed = false
     /// The destination's writing half was shut down: this direction is finished.
     private(set) var finished = false
+    /// The errno of a failed read-ahead, raised once the held bytes are written (0: none; every
+    /// Linux errno fits a byte, and a byte fits the struct's tail).
+    private var readAheadErrno: UInt8 = 0
 
     /// Average read size at which `auto` switches a direction to splice.
     static let spliceAbove = 8 * 1024
@@ -95,7 +98,8 @@ struct Pump {
     /// the source and destination: cleared here when a call would block, set by epoll events.
     /// `hangup` means the source reported EPOLLRDHUP/EPOLLHUP, so a short read does not prove it empty.
     /// `otherFinished`: the opposite direction is done, so the session closes both sockets as soon as
-    /// this one is too; the final half-close would be a wasted call and is skipped.
+    /// this one is too; the final half-close would be a wasted call and is skipped. The caller must
+    /// then close in the same turn of the loop: bytes sent with MSG_MORE wait for that close's FIN.
     mutating func transfer(from source: Int32, to destination: Int32, readable: inout Bool, writable: inout Bool,
                            hangup: Bool, otherFinished: Bool = false, pools: PumpPools, now: UInt64) throws(IOError) -> PumpProgress {
         var progress = PumpProgress()
@@ -106,16 +110,18 @@ struct Pump {
                 guard writable else { break }
                 // A source that hung up has its FIN queued behind the data, so the next read is
                 // usually its end of file. Reading that first lets the held bytes and the half-close
-                // leave in one segment (send with MSG_MORE, then shutdown) instead of two.
-                if hangup && readable && !sourceClosed && rounds < Self.roundsPerCall, let room = readAheadRoom(pools) {
+                // leave in one segment (send with MSG_MORE, then shutdown) instead of two. Read/write
+                // path only: bulk through a pipe gains nothing from one segment less.
+                if hangup && readable && !sourceClosed && readAheadErrno == 0 && rounds < Self.roundsPerCall,
+                   let room = readAheadRoom(pools) {
                     rounds += 1
                     let n: Int
                     do {
                         n = try readAhead(from: source, room: room, readable: &readable)
                     } catch {
-                        // As before the read-ahead: what was held goes out before the error ends the session.
-                        _ = try? flush(to: destination, writable: &writable, beforeClose: false)
-                        throw error
+                        // Raised once everything held is written, as in the plain order (write, then read).
+                        readAheadErrno = UInt8(clamping: error.errno)
+                        continue
                     }
                     if n == 0 { sourceClosed = true } else if n > 0 { progress.read += n }
                     continue
@@ -124,6 +130,7 @@ struct Pump {
                 progress.written += flushed
                 if pendingBytes > 0 { break }  // destination full: wait for EPOLLOUT
             }
+            if readAheadErrno != 0 { throw IOError(errno: Int32(readAheadErrno), call: "read") }
             // 2. Half-close once the source ended and everything is written.
             if sourceClosed {
                 if !finished {
@@ -239,7 +246,8 @@ struct Pump {
     }
 
     /// Writes held bytes. Returns bytes written. `beforeClose`: the source ended, so a half-close
-    /// (or the session's close) follows these bytes at once and may share their last segment.
+    /// (or the session's close) follows these bytes at once and may share their last segment; only
+    /// the read/write path reads ahead, so only its bytes are ever held then.
     private mutating func flush(to destination: Int32, writable: inout Bool, beforeClose: Bool) throws(IOError) -> Int {
         if let buffer, bufferEnd > bufferStart {
             let want = Int(bufferEnd - bufferStart)
@@ -262,7 +270,7 @@ struct Pump {
             }
         }
         if let pipe, pipeBytes > 0 {
-            switch try Pipe.splice(from: pipe.readFD, to: destination, count: Int(pipeBytes), more: beforeClose) {
+            switch try Pipe.splice(from: pipe.readFD, to: destination, count: Int(pipeBytes), more: false) {
             case .wouldBlock:
                 writable = false
                 return 0

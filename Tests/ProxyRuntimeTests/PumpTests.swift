@@ -55,3 +55,146 @@ struct PumpTests {
         #expect(!pools.lentOut)
     }
 }
+
+/// A connected TCP pair on 127.0.0.1: `(near, far)`, `near` non-blocking. `smallBuffers` shrinks
+/// the far socket's receive buffer and the near one's send buffer (set before connecting, so the
+/// window is small from the start) to make the near side fill up after a few kilobytes.
+private func tcpPair(smallBuffers: Bool = false) throws -> (near: Int32, far: Int32) {
+    let (listener, port) = try TestSocket.listen()
+    defer { close(listener) }
+    var small: Int32 = 4096
+    if smallBuffers { setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size)) }
+    let near = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if smallBuffers { setsockopt(near, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size)) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(near, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { throw IOError(errno: errno, call: "connect") }
+    let far = accept(listener, nil, nil)
+    guard far >= 0 else { throw IOError(errno: errno, call: "accept") }
+    _ = fcntl(near, F_SETFL, fcntl(near, F_GETFL) | O_NONBLOCK)
+    TestSocket.setTimeouts(far, seconds: 10)
+    return (near, far)
+}
+
+/// Bytes queued for reading on `fd` (FIONREAD).
+private func queuedBytes(_ fd: Int32) -> Int32 {
+    var count: Int32 = 0
+    _ = ioctl(fd, UInt(FIONREAD), &count)
+    return count
+}
+
+extension SocketTests {
+    /// The pump with a source that hung up (EPOLLRDHUP), over real TCP sockets: the read-ahead of its
+    /// end of file before the held bytes are written.
+    @Suite(.serialized)
+    struct HungUpSourcePumpTests {
+        @Test
+        func aHungUpSourcesBytesAndEndOfFileGoOutInOneTransferThenTheHalfClose() throws {
+            let source = try tcpPair()
+            let destination = try tcpPair()
+            defer { [source.near, source.far, destination.near, destination.far].forEach { close($0) } }
+            let bytes = patternBytes(3000)
+            try TestSocket.writeAll(source.far, bytes)
+            shutdown(source.far, Int32(SHUT_WR))
+            #expect(eventually { queuedBytes(source.near) == Int32(bytes.count) })
+            var pump = Pump(splice: .off)
+            let pools = pools(pipes: 0)
+            var readable = true
+            var writable = true
+            let progress = try pump.transfer(
+                from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
+                pools: pools, now: SystemClock.monotonicNanoseconds())
+            #expect(progress.read == bytes.count && progress.written == bytes.count)
+            #expect(pump.sourceClosed && pump.finished)
+            let received = try TestSocket.readToEnd(destination.far)
+            #expect(received.elementsEqual(bytes), "received \(received.count) of \(bytes.count) bytes")
+            pump.releaseAll(pools: pools)
+        }
+
+        @Test
+        func aHungUpSourcesBytesAllReachAFullDestinationBeforeTheHalfClose() throws {
+            let source = try tcpPair()
+            let destination = try tcpPair(smallBuffers: true)
+            defer { [source.near, source.far, destination.near, destination.far].forEach { close($0) } }
+            // Less than the pump's 16 KiB buffer (so it reads ahead), more than the destination takes at once.
+            let bytes = patternBytes(12_000, seed: 5)
+            try TestSocket.writeAll(source.far, bytes)
+            shutdown(source.far, Int32(SHUT_WR))
+            #expect(eventually { queuedBytes(source.near) == Int32(bytes.count) })
+            var pump = Pump(splice: .off)
+            let pools = pools(pipes: 0)
+            var readable = true
+            var writable = true
+            _ = try pump.transfer(
+                from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
+                pools: pools, now: SystemClock.monotonicNanoseconds())
+            try #require(pump.pendingBytes > 0, "the destination took everything at once: nothing here is tested")
+            #expect(!pump.finished)
+            var received: [UInt8] = []
+            var calls = 0
+            while !pump.finished && calls < 1000 {
+                calls += 1
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                let n = chunk.withUnsafeMutableBytes { recv(destination.far, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n > 0 { received += chunk[0..<n] }
+                writable = true
+                _ = try pump.transfer(
+                    from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
+                    pools: pools, now: SystemClock.monotonicNanoseconds())
+            }
+            #expect(pump.finished)
+            received += try TestSocket.readToEnd(destination.far)
+            #expect(received.elementsEqual(bytes), "received \(received.count) of \(bytes.count) bytes")
+            pump.releaseAll(pools: pools)
+        }
+
+        @Test
+        func aResetAfterTheBytesEndsTheTransferOnlyOnceEveryHeldByteReachedAFullDestination() throws {
+            let source = try tcpPair()
+            let destination = try tcpPair(smallBuffers: true)
+            defer { [source.near, destination.near, destination.far].forEach { close($0) } }
+            let bytes = patternBytes(12_000, seed: 9)
+            try TestSocket.writeAll(source.far, bytes)
+            #expect(eventually { queuedBytes(source.near) == Int32(bytes.count) })
+            // Close with linger 0: the source's peer resets the connection after its bytes.
+            var linger = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(source.far, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+            close(source.far)
+            var hungUp = pollfd(fd: source.near, events: Int16(0x2000) /* POLLRDHUP */, revents: 0)
+            #expect(eventually { poll(&hungUp, 1, 0) == 1 })
+
+            var pump = Pump(splice: .off)
+            let pools = pools(pipes: 0)
+            var readable = true
+            var writable = true
+            var received: [UInt8] = []
+            var thrown: IOError?
+            var calls = 0
+            while thrown == nil && calls < 1000 {
+                calls += 1
+                do {
+                    _ = try pump.transfer(
+                        from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
+                        pools: pools, now: SystemClock.monotonicNanoseconds())
+                } catch {
+                    thrown = error
+                }
+                if calls == 1 { try #require(thrown != nil || pump.pendingBytes > 0, "the destination took everything at once") }
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                let n = chunk.withUnsafeMutableBytes { recv(destination.far, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n > 0 { received += chunk[0..<n] }
+                writable = true
+            }
+            #expect(thrown?.errno == ECONNRESET)
+            shutdown(destination.near, Int32(SHUT_WR))
+            received += try TestSocket.readToEnd(destination.far)
+            #expect(received.elementsEqual(bytes), "received \(received.count) of \(bytes.count) bytes")
+            pump.releaseAll(pools: pools)
+        }
+    }
+}
