@@ -37,7 +37,7 @@ final class Session: EventHandler, @unchecked Sendable {
     private static let serverToken: UInt32 = 1
 
     // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, and the 1-byte ones fill the
-    // tails of the 9-byte optionals and 53-byte pumps (Swift lays a class out in declaration order),
+    // tails of the 9-byte optionals and 54-byte pumps (Swift lays a class out in declaration order),
     // so an idle session (there may be thousands) carries no padding holes: 372 bytes, a 384-byte
     // malloc chunk. Internal rather than private where Session+Startup.swift needs them.
     let id: UInt64
@@ -107,19 +107,18 @@ final class Session: EventHandler, @unchecked Sendable {
 
     var serverWritable = false
     var serverHangup = false
+    private var downstream: Pump
     /// The start-up is followed but its machine is not made yet: nothing it must judge has happened
     /// (an idle connection stays so until the first-packet deadline, and carries no machine).
     var startupPending = false
-
-    private var downstream: Pump
+    /// The server socket is still to get `tcp_keepalive` (``applyServerKeepalive()``).
+    private var serverKeepalivePending = false
 
     private var clientRegistration: Registration?
     /// Which side sent its end of file first (for the end reason); nil until one did.
     private var serverClosedFirst: Bool?
     /// The session counts among its server's current sessions (`slot`'s place is taken).
     private var holdsSlot = false
-    /// The server socket is still to get `tcp_keepalive` (``applyServerKeepalive()``).
-    private var serverKeepalivePending = false
     /// Pauses taken so far before trying the route's servers again (for the backoff).
     var pauses: UInt8 = 0
     private var serverRegistration: Registration?
@@ -462,7 +461,7 @@ final class Session: EventHandler, @unchecked Sendable {
             } else if now >= lastServerActivity &+ timeoutSettings.serverIdle {
                 end(.serverIdleTimeout)
             } else {
-                if serverKeepalivePending && now >= serverKeepaliveDue { applyServerKeepalive() }
+                if serverKeepalivePending && now >= connectedAt &+ Self.serverKeepaliveDelay { applyServerKeepalive() }
                 armTimer(establishedDeadline())
             }
         }
@@ -544,37 +543,28 @@ final class Session: EventHandler, @unchecked Sendable {
 
     private func configureSocket(_ fd: Int32) throws(IOError) {
         try Socket.setNoDelay(fd)
-        serverKeepalivePending = worker.configuration.tcpKeepalive != nil
+        serverKeepalivePending = timeoutSettings.serverKeepalive != nil
     }
 
     /// How long an established session lives before its server socket gets `tcp_keepalive`: a
     /// connection per request (most end within milliseconds) then never makes the four setsockopt
-    /// calls (BENCHMARKS.md has the paired measurement). Probes come no later: setting TCP_KEEPIDLE
-    /// on a socket with SO_KEEPALIVE on makes Linux count the idle time from the last segment
-    /// received, not from the call (tcp_sock_set_keepidle), so with a delay of at most the idle time
-    /// the first probe is due when it would have been.
+    /// calls (BENCHMARKS.md has the measurement). Probes come no later: setting TCP_KEEPIDLE on a
+    /// socket with SO_KEEPALIVE on makes Linux count the idle time from the last segment received,
+    /// not from the call (tcp_sock_set_keepidle), and the delay is within the shortest idle (1 s).
     static let serverKeepaliveDelay: UInt64 = 1_000_000_000
-
-    /// When the pending server keepalive is due (the connect time plus the delay, capped by `idle`).
-    private var serverKeepaliveDue: UInt64 {
-        let idle = worker.configuration.tcpKeepalive.map { UInt64(max(1, $0.idle.components.seconds)) * 1_000_000_000 } ?? 0
-        return connectedAt &+ min(Self.serverKeepaliveDelay, idle)
-    }
 
     /// The established session's next deadline: its idle timeouts, or the pending keepalive sooner.
     private func establishedDeadline() -> UInt64 {
-        serverKeepalivePending ? min(idleDeadline(), serverKeepaliveDue) : idleDeadline()
+        serverKeepalivePending ? min(idleDeadline(), connectedAt &+ Self.serverKeepaliveDelay) : idleDeadline()
     }
 
-    /// Sets the configured keepalive on the server socket (SO_KEEPALIVE before TCP_KEEPIDLE, see
-    /// ``serverKeepaliveDelay``). A reload that turned keepalive off since the connect leaves it off.
+    /// Sets the session's keepalive (that of the configuration it started under) on the server
+    /// socket, SO_KEEPALIVE before TCP_KEEPIDLE (see ``serverKeepaliveDelay``).
     private func applyServerKeepalive() {
         serverKeepalivePending = false
-        guard serverFD >= 0, let keepalive = worker.configuration.tcpKeepalive else { return }
+        guard serverFD >= 0, let keepalive = timeoutSettings.serverKeepalive else { return }
         do {
-            try Socket.setKeepalive(
-                serverFD, idle: Int32(max(1, keepalive.idle.components.seconds)),
-                interval: Int32(max(1, keepalive.interval.components.seconds)), count: Int32(keepalive.count))
+            try Socket.setKeepalive(serverFD, idle: keepalive.idle, interval: keepalive.interval, count: keepalive.count)
         } catch {
             // The session still works without probes; its next read or write reports a dead socket.
             worker.logger.warning(

@@ -53,7 +53,7 @@ final class Worker: @unchecked Sendable {
         waitingRoom = WaitingRoom(loop: loop, shared: shared, cluster: configuration.cluster)
         self.logger = logger
         self.sessionLog = sessionLog
-        timeoutSettings = TimeoutSettings(configuration.timeouts)
+        timeoutSettings = TimeoutSettings(configuration.timeouts, keepalive: configuration.tcpKeepalive)
         pools = PumpPools(
             buffers: BufferPool(bufferSize: configuration.bufferSize, keep: 256),
             pipes: PipePool(pipeSize: configuration.pipeSize, limit: configuration.pipePoolSize))
@@ -96,7 +96,9 @@ final class Worker: @unchecked Sendable {
     func apply(_ configuration: ProxyConfiguration) {
         self.configuration = configuration
         waitingRoom.apply(configuration.cluster)
-        if configuration.timeouts != timeoutSettings.value { timeoutSettings = TimeoutSettings(configuration.timeouts) }
+        if configuration.timeouts != timeoutSettings.value || configuration.tcpKeepalive != timeoutSettings.keepalive {
+            timeoutSettings = TimeoutSettings(configuration.timeouts, keepalive: configuration.tcpKeepalive)
+        }
         addressCache.ttlNanoseconds = configuration.resolveTTL.nanoseconds
         if configuration.bufferSize != pools.buffers.bufferSize || configuration.pipeSize != pools.pipes.pipeSize
             || configuration.pipePoolSize != pools.pipes.limit {
@@ -374,23 +376,32 @@ private struct WeakPools {
     weak var pools: PumpPools?
 }
 
-/// Timeouts in a box sessions share, with the ones a session reads as deadlines already in
-/// nanoseconds (converting a Duration costs 128-bit arithmetic, several times per connection).
+/// Timeouts and `tcp_keepalive` in a box sessions share (a session keeps the box in force when it
+/// started, as it keeps its pools), with what a session reads per connection already converted:
+/// deadlines in nanoseconds, keepalive in the kernel's seconds (converting a Duration costs 128-bit
+/// arithmetic, several times per connection).
 final class TimeoutSettings {
     let value: Timeouts
+    let keepalive: TCPKeepalive?
     let connect: UInt64
     let clientIdle: UInt64
     let serverIdle: UInt64
     let queue: UInt64
     let startupAnswer: UInt64
+    /// `tcp_keepalive` for a server socket, in seconds (TCP_KEEPIDLE, TCP_KEEPINTVL) and probes.
+    let serverKeepalive: (idle: Int32, interval: Int32, count: Int32)?
 
-    init(_ value: Timeouts) {
+    init(_ value: Timeouts, keepalive: TCPKeepalive?) {
         self.value = value
+        self.keepalive = keepalive
         connect = value.connect.nanoseconds
         clientIdle = value.clientIdle.nanoseconds
         serverIdle = value.serverIdle.nanoseconds
         queue = value.queue.nanoseconds
         startupAnswer = value.startupAnswer.nanoseconds
+        serverKeepalive = keepalive.map {
+            (Int32(max(1, $0.idle.components.seconds)), Int32(max(1, $0.interval.components.seconds)), Int32($0.count))
+        }
     }
 }
 

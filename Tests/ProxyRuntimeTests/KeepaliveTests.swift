@@ -42,7 +42,8 @@ extension SocketTests {
             let clientSide = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
             let serverSide = try #require(KeepaliveProbe.proxySocket(peerPort: echo.port))
             // The server socket gets it once the session has lived a moment; generous, only catches "never".
-            #expect(eventually(seconds: 20) { KeepaliveProbe.option(serverSide, SOL_SOCKET, SO_KEEPALIVE) == 1 })
+            // TCP_KEEPCNT is the last of the four calls: once it is set, so are the others.
+            #expect(eventually(seconds: 20) { KeepaliveProbe.option(serverSide, Int32(IPPROTO_TCP), TCP_KEEPCNT) == 4 })
             for fd in [clientSide, serverSide] {
                 #expect(KeepaliveProbe.option(fd, SOL_SOCKET, SO_KEEPALIVE) == 1)
                 #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE) == 7)
