@@ -493,6 +493,11 @@ for name in read write readv writev recvfrom sendto recvmsg sendmsg splice epoll
 done
 if perf stat -e syscalls:sys_enter_read true >/dev/null 2>&1; then COUNTER=perf; else COUNTER=strace; fi
 
+# TCP segments sent by this machine so far (/proc/net/snmp's Tcp OutSegs).
+tcp_out_segments() {
+    awk '/^Tcp:/ { if (!header) { for (i = 1; i <= NF; i++) if ($i == "OutSegs") column = i; header = 1 } else print $column }' /proc/net/snmp
+}
+
 syscalls_one() {   # syscalls_one BENCH TARGET PID [wrk args]
     local bench=$1 target=$2 pid=$3; shift 3
     local file="$WORK/$bench-$target.count" counter out requests
@@ -506,9 +511,14 @@ syscalls_one() {   # syscalls_one BENCH TARGET PID [wrk args]
     fi
     counter=$!
     sleep 0.5
+    # Every TCP segment the machine sent meanwhile (loopback: client, proxy and server sockets alike).
+    local segments_before segments_after
+    segments_before=$(tcp_out_segments)
     out=$(wrk_run "$target" "$SYS_DUR" "$@")
+    segments_after=$(tcp_out_segments)
     kill -INT "$counter"; wait "$counter" 2>/dev/null || true
     requests=$(wrk_requests <<< "$out")
+    record "$bench" "$target" 0 tcp_segments "$("$PY" -c "print(f'{($segments_after - $segments_before) / max(1, $requests):.3f}')")"
     local name value
     while IFS=$'\t' read -r name value; do
         record "$bench" "$target" 0 "$name" "$value"

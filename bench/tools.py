@@ -317,6 +317,9 @@ def report(results: str, meta_file: str, out: str) -> None:
         if all(not c for c in cells):
             continue
         sys_rows.append([name] + [("0" if c is None else f"{c:.2f}") for c in cells])
+    segments = [median(table, b, t, "tcp_segments") for b, t in sys_columns]
+    if any(c is not None for c in segments):
+        sys_rows.append(["TCP segments sent (whole machine)"] + [("–" if c is None else f"{c:.2f}") for c in segments])
 
     # targets
     goal_header = ["target", "HAProxy/direct (issue)", "HAProxy/direct (here)", "Switchman/HAProxy", "goal", "met?"]
@@ -436,7 +439,8 @@ def report(results: str, meta_file: str, out: str) -> None:
         md += markdown_table(rss_header, rss_rows) + [""]
     if sys_rows:
         md += ["### System calls per request (proxy process, all threads; per connection for the "
-               "connection-per-request load; `all` = every syscall)", ""]
+               "connection-per-request load; `all` = every syscall; the last row counts every TCP segment "
+               "the machine sent, client and server sockets included)", ""]
         md += markdown_table(sys_header, sys_rows) + [""]
     if goal_rows:
         md += ["### Targets from the issue", ""] + markdown_table(goal_header, goal_rows) + [""]
