@@ -8,69 +8,66 @@ extension SocketTests {
     /// process's descriptors (the proxy runs in it).
     @Suite(.serialized)
     struct KeepaliveTests {
-        @Test
-        func aSessionAcceptedTheMomentTheProxyStartsHasTheListenersSocketOptions() throws {
+        /// Starts an echo server and a proxy in front of it with `keepalive`, connects at once, sends
+        /// a line and reads it back, then runs `body` with the live session.
+        private func withLiveSession(
+            keepalive: TCPKeepalive?, _ body: (_ proxy: ProxyHarness, _ echoPort: UInt16, _ client: Int32) throws -> Void
+        ) throws {
             let echo = try TestServer.echo()
             defer { echo.stop() }
-            let keepalive = TCPKeepalive(idle: .seconds(7), interval: .seconds(3), count: 4)
             let proxy = try ProxyHarness(ProxyConfiguration(tcpKeepalive: keepalive, listeners: [staticListener(servers: [echo.port])]))
             defer { proxy.stop() }
-            // At once: the kernel completes a handshake as soon as the socket listens, and the accepted
-            // socket takes the options the listening one has at that moment.
             let client = try TestSocket.connect(port: proxy.port("raw"))
             defer { close(client) }
             try TestSocket.writeAll(client, Array("ping\n".utf8))
             #expect(try TestSocket.readExactly(client, 5) == Array("ping\n".utf8))
-            let accepted = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
-            #expect(KeepaliveProbe.option(accepted, Int32(IPPROTO_TCP), TCP_NODELAY) == 1)
-            #expect(KeepaliveProbe.option(accepted, SOL_SOCKET, SO_KEEPALIVE) == 1)
-            #expect(KeepaliveProbe.option(accepted, Int32(IPPROTO_TCP), TCP_KEEPIDLE) == 7)
+            try body(proxy, echo.port, client)
+        }
+
+        private static let keepalive = TCPKeepalive(idle: .seconds(7), interval: .seconds(3), count: 4)
+
+        @Test
+        func aSessionAcceptedTheMomentTheProxyStartsHasTheListenersSocketOptions() throws {
+            // The connect comes at once: the kernel completes a handshake as soon as the socket
+            // listens, and the accepted socket takes the options the listening one has at that moment.
+            try withLiveSession(keepalive: Self.keepalive) { proxy, _, _ in
+                let accepted = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
+                #expect(KeepaliveProbe.option(accepted, Int32(IPPROTO_TCP), TCP_NODELAY) == 1)
+                #expect(KeepaliveProbe.option(accepted, SOL_SOCKET, SO_KEEPALIVE) == 1)
+                #expect(KeepaliveProbe.option(accepted, Int32(IPPROTO_TCP), TCP_KEEPIDLE) == 7)
+            }
         }
 
         @Test
         func aLiveSessionsBothSocketsCarryTheConfiguredKeepalive() throws {
-            let echo = try TestServer.echo()
-            defer { echo.stop() }
-            let keepalive = TCPKeepalive(idle: .seconds(7), interval: .seconds(3), count: 4)
-            let proxy = try ProxyHarness(ProxyConfiguration(tcpKeepalive: keepalive, listeners: [staticListener(servers: [echo.port])]))
-            defer { proxy.stop() }
-            let client = try TestSocket.connect(port: proxy.port("raw"))
-            defer { close(client) }
-            try TestSocket.writeAll(client, Array("ping\n".utf8))
-            #expect(try TestSocket.readExactly(client, 5) == Array("ping\n".utf8))
-
-            let clientSide = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
-            let serverSide = try #require(KeepaliveProbe.proxySocket(peerPort: echo.port))
-            // The server socket gets it once the session has lived a moment; generous, only catches "never".
-            // TCP_KEEPCNT is the last of the four calls: once it is set, so are the others.
-            #expect(eventually(seconds: 20) { KeepaliveProbe.option(serverSide, Int32(IPPROTO_TCP), TCP_KEEPCNT) == 4 })
-            for fd in [clientSide, serverSide] {
-                #expect(KeepaliveProbe.option(fd, SOL_SOCKET, SO_KEEPALIVE) == 1)
-                #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE) == 7)
-                #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL) == 3)
-                #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT) == 4)
+            try withLiveSession(keepalive: Self.keepalive) { proxy, echoPort, client in
+                let clientSide = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
+                let serverSide = try #require(KeepaliveProbe.proxySocket(peerPort: echoPort))
+                // The server socket gets it once the session has lived a moment; generous, only catches "never".
+                // TCP_KEEPCNT is the last of the four calls: once it is set, so are the others.
+                #expect(eventually(seconds: 20) { KeepaliveProbe.option(serverSide, Int32(IPPROTO_TCP), TCP_KEEPCNT) == 4 })
+                for fd in [clientSide, serverSide] {
+                    #expect(KeepaliveProbe.option(fd, SOL_SOCKET, SO_KEEPALIVE) == 1)
+                    #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE) == 7)
+                    #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL) == 3)
+                    #expect(KeepaliveProbe.option(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT) == 4)
+                }
+                // The session still carries bytes after the option change.
+                try TestSocket.writeAll(client, Array("pong\n".utf8))
+                #expect(try TestSocket.readExactly(client, 5) == Array("pong\n".utf8))
             }
-            // The session still carries bytes after the option change.
-            try TestSocket.writeAll(client, Array("pong\n".utf8))
-            #expect(try TestSocket.readExactly(client, 5) == Array("pong\n".utf8))
         }
 
         @Test
         func keepaliveOffLeavesBothSocketsOfALiveSessionWithoutIt() throws {
-            let echo = try TestServer.echo()
-            defer { echo.stop() }
-            let proxy = try ProxyHarness(ProxyConfiguration(tcpKeepalive: nil, listeners: [staticListener(servers: [echo.port])]))
-            defer { proxy.stop() }
-            let client = try TestSocket.connect(port: proxy.port("raw"))
-            defer { close(client) }
-            try TestSocket.writeAll(client, Array("ping\n".utf8))
-            #expect(try TestSocket.readExactly(client, 5) == Array("ping\n".utf8))
-            // Past the moment a session with keepalive on would have had it set on its server socket.
-            usleep(UInt32(Session.serverKeepaliveDelay / 1000) + 500_000)
-            let clientSide = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
-            let serverSide = try #require(KeepaliveProbe.proxySocket(peerPort: echo.port))
-            #expect(KeepaliveProbe.option(clientSide, SOL_SOCKET, SO_KEEPALIVE) == 0)
-            #expect(KeepaliveProbe.option(serverSide, SOL_SOCKET, SO_KEEPALIVE) == 0)
+            try withLiveSession(keepalive: nil) { proxy, echoPort, _ in
+                // Past the moment a session with keepalive on would have had it set on its server socket.
+                usleep(UInt32(Session.serverKeepaliveDelay / 1000) + 500_000)
+                let clientSide = try #require(KeepaliveProbe.proxySocket(localPort: proxy.port("raw")))
+                let serverSide = try #require(KeepaliveProbe.proxySocket(peerPort: echoPort))
+                #expect(KeepaliveProbe.option(clientSide, SOL_SOCKET, SO_KEEPALIVE) == 0)
+                #expect(KeepaliveProbe.option(serverSide, SOL_SOCKET, SO_KEEPALIVE) == 0)
+            }
         }
     }
 }

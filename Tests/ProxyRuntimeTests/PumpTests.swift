@@ -88,6 +88,38 @@ private func queuedBytes(_ fd: Int32) -> Int32 {
     return count
 }
 
+/// Moves what is queued on `fd` now (at most 4 KiB, without waiting) onto `received`.
+private func receiveQueued(_ fd: Int32, into received: inout [UInt8]) {
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+    if n > 0 { received += chunk[0..<n] }
+}
+
+/// A read/write pump driven by hand as a session drives it once its source hung up (EPOLLRDHUP).
+private final class HungUpTransfer {
+    var pump = Pump(splice: .off)
+    let pumpPools = pools(pipes: 0)
+    var readable = true
+    let source: Int32
+    let destination: Int32
+
+    init(from source: Int32, to destination: Int32) {
+        self.source = source
+        self.destination = destination
+    }
+
+    /// One transfer with the destination writable (as after EPOLLOUT).
+    @discardableResult
+    func run() throws(IOError) -> PumpProgress {
+        var writable = true
+        return try pump.transfer(
+            from: source, to: destination, readable: &readable, writable: &writable, hangup: true,
+            pools: pumpPools, now: SystemClock.monotonicNanoseconds())
+    }
+
+    deinit { pump.releaseAll(pools: pumpPools) }
+}
+
 extension SocketTests {
     /// The pump with a source that hung up (EPOLLRDHUP), over real TCP sockets: the read-ahead of its
     /// end of file before the held bytes are written.
@@ -102,18 +134,12 @@ extension SocketTests {
             try TestSocket.writeAll(source.far, bytes)
             shutdown(source.far, Int32(SHUT_WR))
             #expect(eventually { queuedBytes(source.near) == Int32(bytes.count) })
-            var pump = Pump(splice: .off)
-            let pools = pools(pipes: 0)
-            var readable = true
-            var writable = true
-            let progress = try pump.transfer(
-                from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
-                pools: pools, now: SystemClock.monotonicNanoseconds())
+            let transfer = HungUpTransfer(from: source.near, to: destination.near)
+            let progress = try transfer.run()
             #expect(progress.read == bytes.count && progress.written == bytes.count)
-            #expect(pump.sourceClosed && pump.finished)
+            #expect(transfer.pump.sourceClosed && transfer.pump.finished)
             let received = try TestSocket.readToEnd(destination.far)
             #expect(received.elementsEqual(bytes), "received \(received.count) of \(bytes.count) bytes")
-            pump.releaseAll(pools: pools)
         }
 
         @Test
@@ -126,31 +152,20 @@ extension SocketTests {
             try TestSocket.writeAll(source.far, bytes)
             shutdown(source.far, Int32(SHUT_WR))
             #expect(eventually { queuedBytes(source.near) == Int32(bytes.count) })
-            var pump = Pump(splice: .off)
-            let pools = pools(pipes: 0)
-            var readable = true
-            var writable = true
-            _ = try pump.transfer(
-                from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
-                pools: pools, now: SystemClock.monotonicNanoseconds())
-            try #require(pump.pendingBytes > 0, "the destination took everything at once: nothing here is tested")
-            #expect(!pump.finished)
+            let transfer = HungUpTransfer(from: source.near, to: destination.near)
+            try transfer.run()
+            try #require(transfer.pump.pendingBytes > 0, "the destination took everything at once: nothing here is tested")
+            #expect(!transfer.pump.finished)
             var received: [UInt8] = []
             var calls = 0
-            while !pump.finished && calls < 1000 {
+            while !transfer.pump.finished && calls < 1000 {
                 calls += 1
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let n = chunk.withUnsafeMutableBytes { recv(destination.far, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if n > 0 { received += chunk[0..<n] }
-                writable = true
-                _ = try pump.transfer(
-                    from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
-                    pools: pools, now: SystemClock.monotonicNanoseconds())
+                receiveQueued(destination.far, into: &received)
+                try transfer.run()
             }
-            #expect(pump.finished)
+            #expect(transfer.pump.finished)
             received += try TestSocket.readToEnd(destination.far)
             #expect(received.elementsEqual(bytes), "received \(received.count) of \(bytes.count) bytes")
-            pump.releaseAll(pools: pools)
         }
 
         @Test
@@ -168,33 +183,24 @@ extension SocketTests {
             var hungUp = pollfd(fd: source.near, events: Int16(0x2000) /* POLLRDHUP */, revents: 0)
             #expect(eventually { poll(&hungUp, 1, 0) == 1 })
 
-            var pump = Pump(splice: .off)
-            let pools = pools(pipes: 0)
-            var readable = true
-            var writable = true
+            let transfer = HungUpTransfer(from: source.near, to: destination.near)
             var received: [UInt8] = []
             var thrown: IOError?
             var calls = 0
             while thrown == nil && calls < 1000 {
                 calls += 1
                 do {
-                    _ = try pump.transfer(
-                        from: source.near, to: destination.near, readable: &readable, writable: &writable, hangup: true,
-                        pools: pools, now: SystemClock.monotonicNanoseconds())
+                    try transfer.run()
                 } catch {
                     thrown = error
                 }
-                if calls == 1 { try #require(thrown != nil || pump.pendingBytes > 0, "the destination took everything at once") }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let n = chunk.withUnsafeMutableBytes { recv(destination.far, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if n > 0 { received += chunk[0..<n] }
-                writable = true
+                if calls == 1 { try #require(thrown != nil || transfer.pump.pendingBytes > 0, "the destination took everything at once") }
+                receiveQueued(destination.far, into: &received)
             }
             #expect(thrown?.errno == ECONNRESET)
             shutdown(destination.near, Int32(SHUT_WR))
             received += try TestSocket.readToEnd(destination.far)
             #expect(received.elementsEqual(bytes), "received \(received.count) of \(bytes.count) bytes")
-            pump.releaseAll(pools: pools)
         }
     }
 }
