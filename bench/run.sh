@@ -518,7 +518,8 @@ syscalls_one() {   # syscalls_one BENCH TARGET PID [wrk args]
     segments_after=$(tcp_out_segments)
     kill -INT "$counter"; wait "$counter" 2>/dev/null || true
     requests=$(wrk_requests <<< "$out")
-    record "$bench" "$target" 0 tcp_segments "$("$PY" -c "print(f'{($segments_after - $segments_before) / max(1, $requests):.3f}')")"
+    [ -n "$requests" ] && [ "$requests" -gt 0 ] &&
+        record "$bench" "$target" 0 tcp_segments "$(awk -v a="$segments_after" -v b="$segments_before" -v r="$requests" 'BEGIN { printf "%.3f", (a - b) / r }')"
     local name value
     while IFS=$'\t' read -r name value; do
         record "$bench" "$target" 0 "$name" "$value"
