@@ -377,6 +377,8 @@ final class Session: EventHandler, @unchecked Sendable {
         guard state == .established else { return }
         let pools = self.pools
         let now = worker.loop.now
+        let writtenUp = upstream.bytesTransferred
+        let writtenDown = downstream.bytesTransferred
         do {
             let up = try upstream.transfer(
                 from: clientFD, to: serverFD, readable: &clientReadable, writable: &serverWritable,
@@ -399,6 +401,11 @@ final class Session: EventHandler, @unchecked Sendable {
                 worker.loop.executeSoon { self.pump() }
             }
         } catch {
+            // A transfer that fails may have written bytes first (a reset right behind the last
+            // reply): they reached the peer, so they count, in the totals and the ledger alike.
+            let toServer = Int(upstream.bytesTransferred &- writtenUp)
+            let toClient = Int(downstream.bytesTransferred &- writtenDown)
+            if toServer > 0 || toClient > 0 { worker.countBytes(self, toServer: toServer, toClient: toClient) }
             end(.error(error.description))
         }
     }
