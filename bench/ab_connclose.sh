@@ -36,15 +36,8 @@ for tool in nginx haproxy wrk; do command -v "$tool" >/dev/null || { echo "missi
 for binary in "$BEFORE" "$AFTER"; do [ -x "$binary" ] || { echo "no Switchman binary at $binary" >&2; exit 2; }; done
 ulimit -n "$(ulimit -Hn)"
 
-WORK=$(mktemp -d /tmp/switchman-ab-connclose.XXXXXX)
+sm_bench_workdir switchman-ab-connclose
 chmod 755 "$WORK"   # nginx's workers read the page as an unprivileged user
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 read -r NGINX_PORT HA_PORT BEFORE_PORT BEFORE_STATS AFTER_PORT AFTER_STATS <<< "$("$PY" "$ROOT/bench/tools.py" ports 6)"
 

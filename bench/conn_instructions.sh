@@ -31,14 +31,7 @@ for tool in valgrind callgrind_annotate callgrind_control haproxy objcopy; do
 done
 [ -x "$SWITCHMAN" ] || { echo "no Switchman binary at $SWITCHMAN (swift build -c release)" >&2; exit 2; }
 
-WORK=$(mktemp -d /tmp/switchman-conn-instructions.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
-}
-trap cleanup EXIT
+sm_bench_workdir switchman-conn-instructions
 
 read -r BACKEND SW_PORT SW_STATS HA_PORT <<< "$("$PY" "$ROOT/bench/tools.py" ports 4)"
 

@@ -165,6 +165,19 @@ sm_socket_dir() {
     mktemp -d /tmp/sm-sock.XXXXXX
 }
 
+# sm_bench_workdir NAME — sets WORK to a new temporary directory (/tmp/NAME.XXXXXX) and PIDS to an
+# empty list; at exit every pid in PIDS is killed and WORK removed (KEEP=1 keeps it and says where).
+sm_bench_workdir() {
+    WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+    PIDS=()
+    trap sm_bench_cleanup EXIT
+}
+sm_bench_cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+
 # sm_usage FILE — prints FILE's leading comment block (after the #! line) as its usage text.
 sm_usage() {
     awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
