@@ -553,16 +553,20 @@ final class Session: EventHandler, @unchecked Sendable {
         serverKeepalivePending = timeoutSettings.serverKeepalive != nil
     }
 
-    /// How long an established session lives before its server socket gets `tcp_keepalive`: a
+    /// How long an established session lives before its server socket may get `tcp_keepalive`: a
     /// connection per request (most end within milliseconds) then never makes the four setsockopt
-    /// calls (BENCHMARKS.md has the measurement). Probes come no later: setting TCP_KEEPIDLE on a
+    /// calls (BENCHMARKS.md has the measurement). The keepalive is set when the session's timer
+    /// next fires after this, and by TCP_KEEPIDLE after the connect at the latest
+    /// (``TimeoutSettings/serverKeepaliveLatest``), so the start-up's first-packet timer usually
+    /// serves and no timer is re-armed for it. Probes come no later: setting TCP_KEEPIDLE on a
     /// socket with SO_KEEPALIVE on makes Linux count the idle time from the last segment received,
-    /// not from the call (tcp_sock_set_keepidle), and the delay is within the shortest idle (1 s).
+    /// not from the call (tcp_sock_set_keepidle).
     static let serverKeepaliveDelay: UInt64 = 1_000_000_000
 
-    /// The established session's next deadline: its idle timeouts, or the pending keepalive sooner.
+    /// The established session's next deadline: its idle timeouts, or the pending keepalive's latest
+    /// moment when sooner.
     private func establishedDeadline() -> UInt64 {
-        serverKeepalivePending ? min(idleDeadline(), connectedAt &+ Self.serverKeepaliveDelay) : idleDeadline()
+        serverKeepalivePending ? min(idleDeadline(), connectedAt &+ timeoutSettings.serverKeepaliveLatest) : idleDeadline()
     }
 
     /// Sets the session's keepalive (that of the configuration it started under) on the server

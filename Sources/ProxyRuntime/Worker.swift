@@ -390,6 +390,9 @@ final class TimeoutSettings {
     let startupAnswer: UInt64
     /// `tcp_keepalive` for a server socket, in seconds (TCP_KEEPIDLE, TCP_KEEPINTVL) and probes.
     let serverKeepalive: (idle: Int32, interval: Int32, count: Int32)?
+    /// TCP_KEEPIDLE in nanoseconds: how long after its connect a server socket may get its keepalive
+    /// with the first probe still due when it would have been (0 with keepalive off).
+    let serverKeepaliveLatest: UInt64
 
     init(_ value: Timeouts, keepalive: TCPKeepalive?) {
         self.value = value
@@ -402,6 +405,7 @@ final class TimeoutSettings {
         serverKeepalive = keepalive.map {
             (Int32(max(1, $0.idle.components.seconds)), Int32(max(1, $0.interval.components.seconds)), Int32($0.count))
         }
+        serverKeepaliveLatest = UInt64(serverKeepalive?.idle ?? 0) * 1_000_000_000
     }
 }
 
