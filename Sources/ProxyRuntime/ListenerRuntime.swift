@@ -82,10 +82,8 @@ final class ListenerRuntime: EventHandler {
     /// is accepted without them.
     static func setSocketOptions(_ fd: Int32, keepalive: TCPKeepalive?) throws(IOError) {
         try Socket.setNoDelay(fd)
-        if let keepalive {
-            try Socket.setKeepalive(
-                fd, idle: Int32(max(1, keepalive.idle.components.seconds)),
-                interval: Int32(max(1, keepalive.interval.components.seconds)), count: Int32(keepalive.count))
+        if let options = keepalive?.kernelOptions {
+            try Socket.setKeepalive(fd, idle: options.idle, interval: options.interval, count: options.count)
         } else {
             try Socket.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 0)
         }

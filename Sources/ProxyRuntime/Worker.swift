@@ -402,10 +402,15 @@ final class TimeoutSettings {
         serverIdle = value.serverIdle.nanoseconds
         queue = value.queue.nanoseconds
         startupAnswer = value.startupAnswer.nanoseconds
-        serverKeepalive = keepalive.map {
-            (Int32(max(1, $0.idle.components.seconds)), Int32(max(1, $0.interval.components.seconds)), Int32($0.count))
-        }
+        serverKeepalive = keepalive?.kernelOptions
         serverKeepaliveLatest = UInt64(serverKeepalive?.idle ?? 0) * 1_000_000_000
+    }
+}
+
+extension TCPKeepalive {
+    /// The options as setsockopt takes them: whole seconds (at least 1) and a probe count.
+    var kernelOptions: (idle: Int32, interval: Int32, count: Int32) {
+        (Int32(max(1, idle.components.seconds)), Int32(max(1, interval.components.seconds)), Int32(count))
     }
 }
 
