@@ -110,6 +110,24 @@ private func untilDone(_ done: () -> Bool, _ step: () throws -> Void) rethrows {
     }
 }
 
+/// Expects `received` to be `bytes`, comparing into a Bool first so a failure prints the counts,
+/// not tens of kilobytes.
+private func expectIntact(_ received: [UInt8], _ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+    let intact = received == bytes
+    #expect(intact, "received \(received.count) of \(bytes.count) bytes", sourceLocation: sourceLocation)
+}
+
+/// Sends `bytes` and a FIN from `source.far`, waits until `source.near` sees the hang-up, and makes
+/// the hand-driven pump from `source.near` to `destination.near`.
+private func hungUpTransfer(
+    sending bytes: [UInt8], source: (near: Int32, far: Int32), destination: (near: Int32, far: Int32)
+) throws -> HungUpTransfer {
+    try TestSocket.writeAll(source.far, bytes)
+    shutdown(source.far, Int32(SHUT_WR))
+    try #require(peerHungUp(source.near))
+    return HungUpTransfer(from: source.near, to: destination.near)
+}
+
 /// A read/write pump driven by hand as a session drives it once its source hung up (EPOLLRDHUP).
 private final class HungUpTransfer {
     var pump = Pump(splice: .off)
@@ -147,16 +165,12 @@ extension SocketTests {
             let destination = try tcpPair()
             defer { [source.near, source.far, destination.near, destination.far].forEach { close($0) } }
             let bytes = patternBytes(3000)
-            try TestSocket.writeAll(source.far, bytes)
-            shutdown(source.far, Int32(SHUT_WR))
-            try #require(peerHungUp(source.near))
-            let transfer = HungUpTransfer(from: source.near, to: destination.near)
+            let transfer = try hungUpTransfer(sending: bytes, source: source, destination: destination)
             let progress = try transfer.run()
             #expect(progress.read == bytes.count && progress.written == bytes.count)
             #expect(transfer.pump.sourceClosed && transfer.pump.finished)
             let received = try TestSocket.readToEnd(destination.far)
-            let intact = received == bytes  // a Bool, so a failure prints the counts, not 48 KB of bytes
-            #expect(intact, "received \(received.count) of \(bytes.count) bytes")
+            expectIntact(received, bytes)
         }
 
         @Test
@@ -167,10 +181,7 @@ extension SocketTests {
             // Less than the pump's 64 KiB buffer (so it reads ahead), far more than the destination's
             // few kilobytes of buffers take at once.
             let bytes = patternBytes(48_000, seed: 5)
-            try TestSocket.writeAll(source.far, bytes)
-            shutdown(source.far, Int32(SHUT_WR))
-            try #require(peerHungUp(source.near))
-            let transfer = HungUpTransfer(from: source.near, to: destination.near)
+            let transfer = try hungUpTransfer(sending: bytes, source: source, destination: destination)
             try transfer.run()
             try #require(transfer.pump.pendingBytes > 0, "the destination took everything at once: nothing here is tested")
             #expect(!transfer.pump.finished)
@@ -181,8 +192,7 @@ extension SocketTests {
             }
             #expect(transfer.pump.finished)
             received += try TestSocket.readToEnd(destination.far)
-            let intact = received == bytes  // a Bool, so a failure prints the counts, not 48 KB of bytes
-            #expect(intact, "received \(received.count) of \(bytes.count) bytes")
+            expectIntact(received, bytes)
         }
 
         @Test
@@ -221,8 +231,7 @@ extension SocketTests {
             #expect(thrown?.errno == ECONNRESET)
             shutdown(destination.near, Int32(SHUT_WR))
             received += try TestSocket.readToEnd(destination.far)
-            let intact = received == bytes  // a Bool, so a failure prints the counts, not 48 KB of bytes
-            #expect(intact, "received \(received.count) of \(bytes.count) bytes")
+            expectIntact(received, bytes)
         }
     }
 }
