@@ -1,42 +1,66 @@
 /// Identifies a scheduled timer so it can be cancelled.
 public struct TimerID: Hashable, Sendable {
+    /// The callback's slot in the low 32 bits, the slot's generation at scheduling in the high 32.
     let value: UInt64
 }
 
 /// A min-heap of deadlines with lazy cancellation: cancelling forgets the callback, and its heap entry
 /// is dropped when it reaches the top. Owned by one event loop; not thread-safe.
+///
+/// Callbacks live in reusable slots, each with a generation that moves on whenever its timer fires or
+/// is cancelled: a heap entry or a ``TimerID`` is live while its generation matches its slot's. That
+/// makes every lookup an array index and a comparison. Sessions arm and cancel a few timers each, and
+/// the loop asks for the next deadline on every pass: a dictionary keyed by timer would hash the key
+/// for each of these, about 130 instructions a lookup.
 struct TimerQueue {
     private struct Entry {
         let deadline: UInt64
-        let id: UInt64
+        let slot: UInt32
+        let generation: UInt32
+    }
+
+    private struct Slot {
+        var callback: (() -> Void)?
+        var generation: UInt32 = 0
     }
 
     private var heap: [Entry] = []
-    private var callbacks: [UInt64: () -> Void] = [:]
-    private var nextID: UInt64 = 1
+    private var slots: [Slot] = []
+    private var freeSlots: [UInt32] = []
 
     /// Timers scheduled and not yet fired or cancelled.
-    var count: Int { callbacks.count }
+    private(set) var count = 0
 
     mutating func schedule(at deadline: UInt64, _ callback: @escaping () -> Void) -> TimerID {
-        let id = nextID
-        nextID += 1
-        callbacks[id] = callback
-        heap.append(Entry(deadline: deadline, id: id))
+        let slot: UInt32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[Int(slot)].callback = callback
+        } else {
+            slot = UInt32(slots.count)
+            slots.append(Slot(callback: callback))
+        }
+        count += 1
+        let generation = slots[Int(slot)].generation
+        heap.append(Entry(deadline: deadline, slot: slot, generation: generation))
         siftUp(heap.count - 1)
-        return TimerID(value: id)
+        return TimerID(value: UInt64(generation) << 32 | UInt64(slot))
     }
 
     mutating func cancel(_ timer: TimerID) {
-        callbacks[timer.value] = nil
+        let slot = UInt32(truncatingIfNeeded: timer.value)
+        guard Int(slot) < slots.count, slots[Int(slot)].generation == UInt32(truncatingIfNeeded: timer.value >> 32),
+              slots[Int(slot)].callback != nil
+        else { return }  // fired or cancelled already
+        _ = release(slot)
         // Keep the heap from filling with dead entries when timers are re-armed far more often than they fire.
-        if heap.count > 64 && heap.count > 4 * callbacks.count { compact() }
+        if heap.count > 64 && heap.count > 4 * count { compact() }
     }
 
     /// The earliest live deadline.
     mutating func nextDeadline() -> UInt64? {
         while let top = heap.first {
-            if callbacks[top.id] != nil { return top.deadline }
+            if isLive(top) { return top.deadline }
             popTop()
         }
         return nil
@@ -47,7 +71,7 @@ struct TimerQueue {
     mutating func popNextDue(now: UInt64) -> (() -> Void)? {
         while let top = heap.first, top.deadline <= now {
             popTop()
-            if let callback = callbacks.removeValue(forKey: top.id) { return callback }
+            if isLive(top) { return release(top.slot) }
         }
         return nil
     }
@@ -59,8 +83,24 @@ struct TimerQueue {
         return due
     }
 
+    /// A released slot's generation has moved on, so an entry matching its slot's is a live timer.
+    private func isLive(_ entry: Entry) -> Bool {
+        slots[Int(entry.slot)].generation == entry.generation
+    }
+
+    /// Frees a live timer's slot for reuse and returns its callback.
+    private mutating func release(_ slot: UInt32) -> (() -> Void)? {
+        let callback = slots[Int(slot)].callback
+        slots[Int(slot)].callback = nil
+        slots[Int(slot)].generation &+= 1
+        freeSlots.append(slot)
+        count -= 1
+        return callback
+    }
+
     private mutating func compact() {
-        heap.removeAll { callbacks[$0.id] == nil }
+        let slots = self.slots  // not self: the closure runs while the heap is being modified
+        heap.removeAll { slots[Int($0.slot)].generation != $0.generation }
         heap.sort { $0.deadline < $1.deadline }  // a sorted array is a valid heap
     }
 

@@ -155,6 +155,40 @@ struct TimerQueueTests {
         #expect(queue.count == 0)
         #expect(queue.nextDeadline() == nil)
     }
+
+    @Test func anEndedTimersIdentifierCancelsNothingScheduledAfterIt() {
+        var queue = TimerQueue()
+        var ran: [String] = []
+        let cancelled = queue.schedule(at: 10) { ran.append("cancelled") }
+        queue.cancel(cancelled)
+        let fired = queue.schedule(at: 20) { ran.append("fired") }  // takes the cancelled one's slot
+        for callback in queue.popDue(now: 20) { callback() }
+        let later = queue.schedule(at: 30) { ran.append("later") }  // and again, after it fired
+        queue.cancel(cancelled)
+        queue.cancel(fired)
+        #expect(queue.count == 1)
+        #expect(queue.nextDeadline() == 30)
+        for callback in queue.popDue(now: 30) { callback() }
+        #expect(ran == ["fired", "later"])
+        queue.cancel(later)
+        #expect(queue.count == 0)
+    }
+
+    @Test func manyCancelledTimersLeaveOnlyTheLiveDeadlines() {
+        var queue = TimerQueue()
+        var fired: [Int] = []
+        for round in 0..<50 {
+            // A session re-arming its timer: the old deadline is cancelled, a later one scheduled.
+            let stale = (0..<10).map { i in queue.schedule(at: UInt64(1000 + round * 10 + i)) { fired.append(-1) } }
+            for id in stale { queue.cancel(id) }
+            _ = queue.schedule(at: UInt64(5000 + round)) { fired.append(round) }
+        }
+        #expect(queue.count == 50)
+        #expect(queue.nextDeadline() == 5000)
+        for callback in queue.popDue(now: 10_000) { callback() }
+        #expect(fired == Array(0..<50))
+        #expect(queue.nextDeadline() == nil)
+    }
 }
 
 struct TimerCancellationTests {
