@@ -39,7 +39,7 @@ final class Session: EventHandler, @unchecked Sendable {
     // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, and the 1-byte ones fill the
     // tails of the 9-byte optionals and 54-byte pumps (Swift lays a class out in declaration order),
     // so an idle session (there may be thousands) carries almost no padding (3 bytes before
-    // `clientFD`): 372 bytes, a 384-byte malloc chunk. Internal rather than private where
+    // `clientFD`): 376 bytes, a 384-byte malloc chunk. Internal rather than private where
     // Session+Startup.swift needs them.
     let id: UInt64
     // unowned(unsafe): the worker outlives everything it owns; the checked form cost ~5% of CPU
@@ -127,6 +127,8 @@ final class Session: EventHandler, @unchecked Sendable {
     var serverFD: Int32 = -1
     /// Connects started (a static listener spends at most `retries` + 1).
     var attempts: Int32 = 0
+    /// The session's index in its worker's list of live sessions (-1 when not in it).
+    var placeInWorker: Int32 = -1
 
     init(id: UInt64, worker: Worker, listener: ListenerRuntime, clientFD: Int32, peer: SocketAddress?) {
         self.id = id

@@ -31,7 +31,9 @@ final class Worker: @unchecked Sendable {
     private var addressCache: AddressCache
     private var nextSessionID: UInt64
     private(set) var listeners: [String: ListenerRuntime] = [:]
-    private var sessions: [UInt64: Session] = [:]
+    /// This loop's live sessions, each knowing its place (``Session/placeInWorker``): adding and
+    /// removing one is an append and a swap, where a dictionary keyed by id hashed it twice.
+    private var sessions: [Session] = []
     private var draining = false
     /// The last route published for each listener name (also names this loop has no listener for yet).
     private var latestRoutes: [String: ListenerRoute] = [:]
@@ -133,7 +135,7 @@ final class Worker: @unchecked Sendable {
         // Listeners removed or rebound by a reload still own draining sessions: they follow the routes
         // of their name too, so no session outlives its leader's term.
         var retired: [ObjectIdentifier: ListenerRuntime] = [:]
-        for session in sessions.values where session.listener.retired {
+        for session in sessions where session.listener.retired {
             retired[ObjectIdentifier(session.listener)] = session.listener
         }
         for old in retired.values {
@@ -150,7 +152,7 @@ final class Worker: @unchecked Sendable {
                 // Server name → sessions closed, for one log line each: a close is never silent.
                 var closedPerServer: [String: Int] = [:]
                 // A refusing session is ending already (it may be telling its client why).
-                for session in sessions.values where session.listener.name == name && session.state != .refusing {
+                for session in sessions where session.listener.name == name && session.state != .refusing {
                     if let server = session.server, !current.contains(server) {
                         if session.movableOnRouteChange {
                             listener.counters.movedByRouteChange += 1
@@ -182,7 +184,7 @@ final class Worker: @unchecked Sendable {
     /// Ends this loop's sessions whose server is cluster member `member` (an operator's
     /// `shutdown-sessions`), whatever listener they came through; returns how many.
     func shutdownSessions(ofMember member: String, detail: String) -> Int {
-        let targets = sessions.values.filter {
+        let targets = sessions.filter {
             $0.server?.name == member && $0.listener.configuration.role != .static && $0.state != .refusing
         }
         for session in targets { session.end(.operatorShutdown(detail)) }
@@ -194,7 +196,8 @@ final class Worker: @unchecked Sendable {
     func startSession(on listener: ListenerRuntime, fd: Int32, peer: SocketAddress?) {
         nextSessionID &+= 1
         let session = Session(id: nextSessionID, worker: self, listener: listener, clientFD: fd, peer: peer)
-        sessions[session.id] = session
+        session.placeInWorker = Int32(sessions.count)
+        sessions.append(session)
         if sessions.count > sessionsPeak { sessionsPeak = sessions.count }
         listener.counters.sessionsTotal += 1
         session.start()
@@ -261,7 +264,7 @@ final class Worker: @unchecked Sendable {
 
     /// Bookkeeping when a session ends: counters, waiting lists, the log line, and the slots it frees.
     func sessionEnded(_ session: Session, reason: SessionEnd, wasEstablished: Bool) {
-        sessions[session.id] = nil
+        forget(session)
         let listener = session.listener
         waitingRoom.leave(session)
         cancelRouter.sessionEnded(session.id)
@@ -279,6 +282,18 @@ final class Worker: @unchecked Sendable {
         slotFreed(listener: listener)
         if draining && sessions.isEmpty { finishDrain() }
         releaseMemoryAfterBurst()
+    }
+
+    /// Takes an ending session out of ``sessions``: the last one moves into its place.
+    private func forget(_ session: Session) {
+        let place = Int(session.placeInWorker)
+        guard place >= 0, place < sessions.count, sessions[place] === session else { return }
+        let last = sessions.removeLast()
+        if last !== session {
+            sessions[place] = last
+            last.placeInWorker = Int32(place)
+        }
+        session.placeInWorker = -1
     }
 
     /// Sessions of a burst freed their memory inside the allocator's heaps, where it stays resident
@@ -331,7 +346,7 @@ final class Worker: @unchecked Sendable {
         }
         loop.schedule(after: grace) { [weak self] in
             guard let self else { return }
-            for session in Array(self.sessions.values) { session.end(.shutdown) }
+            for session in self.sessions { session.end(.shutdown) }
         }
     }
 
