@@ -158,6 +158,55 @@ struct Pump {
         return progress
     }
 
+    /// Reads the source's first bytes into the read/write buffer, where the start-up sniffing judges
+    /// them in place (``withHeldBytes(_:)``) and then leaves them for this pump to send or takes them
+    /// (``takeHeld(pools:)``). Only while nothing is held. Returns bytes read, 0 at end of file, -1
+    /// when nothing could be read (latch cleared); a short read clears the latch unless the source
+    /// hung up, as ``fill`` does.
+    mutating func readFirst(from source: Int32, readable: inout Bool, hangup: Bool, pools: PumpPools) throws(IOError) -> Int {
+        precondition(pendingBytes == 0, "first bytes read behind held ones")
+        if buffer == nil {
+            buffer = pools.buffers.acquire()
+            bufferStart = 0
+            bufferEnd = 0
+        }
+        let capacity = pools.buffers.bufferSize
+        let result: IOResult<Int>
+        do {
+            // The buffer is present: acquired just above or kept, empty, since an earlier read.
+            result = try Socket.read(source, into: buffer!, count: capacity)
+        } catch {
+            releaseIfEmpty(pools: pools)
+            throw error
+        }
+        switch result {
+        case .wouldBlock:
+            readable = false
+            releaseIfEmpty(pools: pools)
+            return -1
+        case .processed(let n):
+            bufferEnd = Int32(n)
+            if n > 0 && n < capacity && !hangup { readable = false }
+            releaseIfEmpty(pools: pools)
+            return n
+        }
+    }
+
+    /// Calls `body` with the bytes read and not yet written (read/write buffer only).
+    func withHeldBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard let buffer else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return body(UnsafeRawBufferPointer(start: buffer + Int(bufferStart), count: Int(bufferEnd - bufferStart)))
+    }
+
+    /// Takes the held bytes out of the read/write buffer (given back to the pool).
+    mutating func takeHeld(pools: PumpPools) -> [UInt8] {
+        let bytes = withHeldBytes { Array($0) }
+        bufferStart = 0
+        bufferEnd = 0
+        releaseIfEmpty(pools: pools)
+        return bytes
+    }
+
     /// Gives back the buffer or pipe (session end). A pipe that still holds bytes is closed, not pooled.
     mutating func releaseAll(pools: PumpPools) {
         if let buffer { pools.buffers.release(buffer) }

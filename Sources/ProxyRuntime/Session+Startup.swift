@@ -237,7 +237,27 @@ extension Session {
             }
 
             // 4. Bytes from the client: a start-up packet, or the authentication exchange.
-            if readsClient && clientReadable {
+            if readsClient && clientReadable && startup == nil && choosesServerAtOnce {
+                // The machine is not made yet: the first bytes go into the upstream pump and are judged there.
+                switch readFirstClientBytes() {
+                case .wouldBlock:
+                    break
+                case .notPostgres:
+                    // Forwarded untouched, sniffing over (the machine would have gone blind the same way).
+                    startupPending = false
+                    if state == .established { pump() }
+                    return
+                case .forMachine(let bytes):
+                    progressed = true
+                    guard feed(.clientBytes(bytes)) else { return }
+                case .endOfFile:
+                    progressed = true
+                    guard feed(.clientEndOfFile) else { return }
+                case .failed(let error):
+                    feed(.clientFailed("\(error)"))
+                    return
+                }
+            } else if readsClient && clientReadable {
                 switch Self.readChunk(clientFD, max: Self.startupReadChunk) {
                 case .wouldBlock:
                     clientReadable = false

@@ -196,10 +196,42 @@ final class Session: EventHandler, @unchecked Sendable {
     }
 
     /// While no server is connected, a client that hung up with nothing left to read has given up.
+    /// Bytes it sent that wait in the upstream pump (``readFirstClientBytes()``) still go to the
+    /// server, its end of file after them.
     func clientGaveUp(_ events: EpollEvents) -> Bool {
         if !events.isDisjoint(with: [.hangup, .error]) { return true }
         guard events.contains(.readHangup) else { return false }
-        return PosixIOQuery.bytesReadable(clientFD) == 0
+        return upstream.pendingBytes == 0 && PosixIOQuery.bytesReadable(clientFD) == 0
+    }
+
+    /// What the first read of a static listener's client gave (``readFirstClientBytes()``).
+    enum FirstClientBytes {
+        case wouldBlock
+        case endOfFile
+        /// They cannot begin a PostgreSQL start-up: they wait in the upstream pump.
+        case notPostgres
+        /// They may begin one: taken out of the pump, for the start-up machine.
+        case forMachine([UInt8])
+        case failed(IOError)
+    }
+
+    /// Reads a static listener's client's first bytes straight into the upstream pump. When the
+    /// parser rules a PostgreSQL start-up out, they stay there for the pump to send, and no start-up
+    /// machine is made: a connection per request through a static listener (HTTP, say) pays for
+    /// neither the machine nor a copy of its bytes.
+    func readFirstClientBytes() -> FirstClientBytes {
+        let n: Int
+        do {
+            n = try upstream.readFirst(from: clientFD, readable: &clientReadable, hangup: clientHangup, pools: pools)
+        } catch {
+            return .failed(error)
+        }
+        if n < 0 { return .wouldBlock }
+        if n == 0 { return .endOfFile }
+        lastClientActivity = worker.loop.now
+        let verdict = upstream.withHeldBytes { PostgresStartupParser.parse($0) }
+        if case .notPostgres = verdict { return .notPostgres }
+        return .forMachine(upstream.takeHeld(pools: pools))
     }
 
     // MARK: - Choosing a server

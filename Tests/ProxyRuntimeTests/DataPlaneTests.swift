@@ -103,6 +103,37 @@ extension SocketTests {
             #expect(eventually { gotFromClient.withLock { $0 } == Array("after half-close".utf8) })
         }
 
+        @Test func bytesAndAHalfCloseSentWhileTheConnectIsPendingStillReachTheServer() throws {
+            // A listener whose accept queue is full drops the proxy's SYN: the connect stays pending
+            // until the queue drains and the SYN is sent again (about a second later).
+            let (listening, port) = try TestSocket.listen()
+            defer { close(listening) }
+            Glibc.listen(listening, 0)
+            TestSocket.setTimeouts(listening, seconds: 10)  // bounds the accepts below
+            let filler = try TestSocket.connect(port: port)  // takes the queue's one place
+            defer { close(filler) }
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [port])]))
+            defer { proxy.stop() }
+            let client = try TestSocket.connect(port: proxy.port("raw"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, Array("hello".utf8))
+            usleep(300_000)
+            Socket.shutdownWrite(client)  // the end of file reaches the proxy while it still connects
+            usleep(300_000)
+            let queued = accept(listening, nil, nil)
+            #expect(queued >= 0)
+            if queued >= 0 { close(queued) }
+            let server = accept(listening, nil, nil)  // the proxy's connection, once its SYN is sent again
+            try #require(server >= 0)
+            defer { close(server) }
+            TestSocket.setTimeouts(server, seconds: 10)
+            let received = try TestSocket.readToEnd(server)
+            #expect(received == Array("hello".utf8))
+            try TestSocket.writeAll(server, Array("got \(received.count)".utf8))
+            Socket.shutdownWrite(server)
+            #expect(try TestSocket.readToEnd(client) == Array("got 5".utf8))
+        }
+
         @Test func refusedServerIsSkippedForTheNextOne() throws {
             let echo = try TestServer.echo()
             defer { echo.stop() }
