@@ -173,7 +173,7 @@ struct Pump {
         let capacity = pools.buffers.bufferSize
         let result: IOResult<Int>
         do {
-            // The buffer is present: acquired just above or kept, empty, since an earlier read.
+            // The buffer is present: acquired just above (an empty one is never kept).
             result = try Socket.read(source, into: buffer!, count: capacity)
         } catch {
             releaseIfEmpty(pools: pools)

@@ -6,7 +6,8 @@ import SwitchmanCore
 /// answers itself (small reads and writes), feeds what it read to the machine, writes the bytes the
 /// machine keeps for each side, and does what it asks (choose a server, replay on the next node,
 /// refuse, record a cancel key, forward a CancelRequest, hand the sockets to the pumps, close).
-/// The pumps never see the difference.
+/// The pumps never see the difference. (A connected static listener's first client bytes that are
+/// no PostgreSQL start-up skip the machine: ``Session/readFirstClientBytes()``.)
 ///
 /// The rules themselves (when a server is chosen, what is held, what is replayed, how a client is
 /// refused) are the machine's; see its documentation. What stays here is the budget of a replay
@@ -237,7 +238,14 @@ extension Session {
             }
 
             // 4. Bytes from the client: a start-up packet, or the authentication exchange.
-            if readsClient && clientReadable && startup == nil && choosesServerAtOnce {
+            if readsClient && clientReadable && startup == nil && choosesServerAtOnce && state != .established
+                && !firstReadDeferred && !clientHangup {
+                // The connect's completion is usually in the same batch of events, after this one: read
+                // at the end of the pass, into the pump if connected by then, else as below.
+                firstReadDeferred = true
+                // Strong (no side table, see connect(to:)); startupStep() does nothing once ended.
+                worker.loop.executeSoon { self.startupStep() }
+            } else if readsClient && clientReadable && startup == nil && choosesServerAtOnce && state == .established {
                 // The machine is not made yet: the first bytes go into the upstream pump and are judged there.
                 switch readFirstClientBytes() {
                 case .wouldBlock:

@@ -14,7 +14,9 @@ import SwitchmanCore
 /// invisible retries on 57P03, cancel requests routed to their node. The machine is made only when
 /// the first bytes (or another event it must judge) arrive, and kept in `startup` until it hands
 /// off; then the pumps move the bytes blindly, and the only cost left on the hot path is the check
-/// of ``sniffing``.
+/// of ``sniffing``. A static listener's connected session reads the first bytes into the upstream
+/// pump instead, and makes no machine at all when they cannot begin a PostgreSQL start-up
+/// (``readFirstClientBytes()``).
 final class Session: EventHandler, @unchecked Sendable {
     // @unchecked: confined to its worker's loop thread.
 
@@ -123,6 +125,9 @@ final class Session: EventHandler, @unchecked Sendable {
     /// Pauses taken so far before trying the route's servers again (for the backoff).
     var pauses: UInt8 = 0
     private var serverRegistration: Registration?
+    /// A static listener's first client bytes came while connecting, and their read was put off to
+    /// the end of the loop's pass (``Session/startupStep()``); set once.
+    var firstReadDeferred = false
     let clientFD: Int32
     var serverFD: Int32 = -1
     /// Connects started (a static listener spends at most `retries` + 1).
@@ -215,10 +220,11 @@ final class Session: EventHandler, @unchecked Sendable {
         case failed(IOError)
     }
 
-    /// Reads a static listener's client's first bytes straight into the upstream pump. When the
-    /// parser rules a PostgreSQL start-up out, they stay there for the pump to send, and no start-up
-    /// machine is made: a connection per request through a static listener (HTTP, say) pays for
-    /// neither the machine nor a copy of its bytes.
+    /// Reads a connected static listener's client's first bytes straight into the upstream pump.
+    /// When the parser rules a PostgreSQL start-up out, they stay there for the pump to send, and no
+    /// start-up machine is made: a connection per request through a static listener (HTTP, say) pays
+    /// for neither the machine nor a copy of its bytes. Only once connected, so a pooled buffer is
+    /// never held for a connect that may take seconds, and a session with no machine never waits.
     func readFirstClientBytes() -> FirstClientBytes {
         let n: Int
         do {

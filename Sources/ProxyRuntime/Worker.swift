@@ -151,8 +151,8 @@ final class Worker: @unchecked Sendable {
                 let current = Set(route.servers + route.draining)
                 // Server name → sessions closed, for one log line each: a close is never silent.
                 var closedPerServer: [String: Int] = [:]
-                // A refusing session is ending already (it may be telling its client why).
-                for session in sessions where session.listener.name == name && session.state != .refusing {
+                // A refusing session is ending already (it may be telling its client why); an ended one is gone.
+                for session in sessions where session.listener.name == name && session.state != .refusing && session.state != .closed {
                     if let server = session.server, !current.contains(server) {
                         if session.movableOnRouteChange {
                             listener.counters.movedByRouteChange += 1

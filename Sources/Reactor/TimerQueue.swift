@@ -1,6 +1,7 @@
 /// Identifies a scheduled timer so it can be cancelled.
 public struct TimerID: Hashable, Sendable {
-    /// The callback's slot in the low 32 bits, the slot's generation at scheduling in the high 32.
+    /// The callback's slot in the low 32 bits, the low 32 bits of the slot's generation at scheduling
+    /// in the high 32 (an identifier is dropped once its timer has fired or been cancelled).
     let value: UInt64
 }
 
@@ -9,19 +10,20 @@ public struct TimerID: Hashable, Sendable {
 ///
 /// Callbacks live in reusable slots, each with a generation that moves on whenever its timer fires or
 /// is cancelled: a heap entry or a ``TimerID`` is live while its generation matches its slot's. That
-/// makes every lookup an array index and a comparison. Sessions arm and cancel a few timers each, and
+/// makes every lookup an array index and a comparison. Generations are 64-bit, so a heap entry left
+/// by a cancelled timer never matches a later timer of its slot, however often the slot is reused. Sessions arm and cancel a few timers each, and
 /// the loop asks for the next deadline on every pass: a dictionary keyed by timer would hash the key
 /// for each of these, about 130 instructions a lookup.
 struct TimerQueue {
     private struct Entry {
         let deadline: UInt64
         let slot: UInt32
-        let generation: UInt32
+        let generation: UInt64
     }
 
     private struct Slot {
         var callback: (() -> Void)?
-        var generation: UInt32 = 0
+        var generation: UInt64 = 0
     }
 
     private var heap: [Entry] = []
@@ -44,12 +46,12 @@ struct TimerQueue {
         let generation = slots[Int(slot)].generation
         heap.append(Entry(deadline: deadline, slot: slot, generation: generation))
         siftUp(heap.count - 1)
-        return TimerID(value: UInt64(generation) << 32 | UInt64(slot))
+        return TimerID(value: generation << 32 | UInt64(slot))
     }
 
     mutating func cancel(_ timer: TimerID) {
         let slot = UInt32(truncatingIfNeeded: timer.value)
-        guard Int(slot) < slots.count, slots[Int(slot)].generation == UInt32(truncatingIfNeeded: timer.value >> 32),
+        guard Int(slot) < slots.count, UInt32(truncatingIfNeeded: slots[Int(slot)].generation) == UInt32(truncatingIfNeeded: timer.value >> 32),
               slots[Int(slot)].callback != nil
         else { return }  // fired or cancelled already
         _ = release(slot)
