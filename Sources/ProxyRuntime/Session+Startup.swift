@@ -238,7 +238,7 @@ extension Session {
             }
 
             // 4. Bytes from the client: a start-up packet, or the authentication exchange.
-            if readsClient && clientReadable && startup == nil && choosesServerAtOnce && state != .established
+            if readsClient && clientReadable && startup == nil && choosesServerAtOnce && state == .connecting
                 && !firstReadDeferred && !clientHangup {
                 // The connect's completion is usually in the same batch of events, after this one: read
                 // at the end of the pass, into the pump if connected by then, else as below.

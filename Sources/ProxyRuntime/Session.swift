@@ -201,12 +201,11 @@ final class Session: EventHandler, @unchecked Sendable {
     }
 
     /// While no server is connected, a client that hung up with nothing left to read has given up.
-    /// Bytes it sent that wait in the upstream pump (``readFirstClientBytes()``) still go to the
-    /// server, its end of file after them.
+    /// (No client bytes wait in the upstream pump then: ``readFirstClientBytes()`` runs once connected.)
     func clientGaveUp(_ events: EpollEvents) -> Bool {
         if !events.isDisjoint(with: [.hangup, .error]) { return true }
         guard events.contains(.readHangup) else { return false }
-        return upstream.pendingBytes == 0 && PosixIOQuery.bytesReadable(clientFD) == 0
+        return PosixIOQuery.bytesReadable(clientFD) == 0
     }
 
     /// What the first read of a static listener's client gave (``readFirstClientBytes()``).

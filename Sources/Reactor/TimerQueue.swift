@@ -10,10 +10,10 @@ public struct TimerID: Hashable, Sendable {
 ///
 /// Callbacks live in reusable slots, each with a generation that moves on whenever its timer fires or
 /// is cancelled: a heap entry or a ``TimerID`` is live while its generation matches its slot's. That
-/// makes every lookup an array index and a comparison. Generations are 64-bit, so a heap entry left
-/// by a cancelled timer never matches a later timer of its slot, however often the slot is reused. Sessions arm and cancel a few timers each, and
+/// makes every lookup an array index and a comparison. Sessions arm and cancel a few timers each, and
 /// the loop asks for the next deadline on every pass: a dictionary keyed by timer would hash the key
-/// for each of these, about 130 instructions a lookup.
+/// for each of these, about 130 instructions a lookup. Generations are 64-bit, so a heap entry left
+/// by a cancelled timer never matches a later timer of its slot, however often the slot is reused.
 struct TimerQueue {
     private struct Entry {
         let deadline: UInt64
