@@ -40,7 +40,7 @@ final class Session: EventHandler, @unchecked Sendable {
 
     // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, and the 1-byte ones fill the
     // tails of the 9-byte optionals and 54-byte pumps (Swift lays a class out in declaration order),
-    // so an idle session (there may be thousands) carries almost no padding (3 bytes before
+    // so an idle session (there may be thousands) carries almost no padding (2 bytes before
     // `clientFD`): 376 bytes, a 384-byte malloc chunk. Internal rather than private where
     // Session+Startup.swift needs them.
     let id: UInt64
