@@ -238,48 +238,44 @@ extension Session {
             }
 
             // 4. Bytes from the client: a start-up packet, or the authentication exchange.
-            if readsClient && clientReadable && startup == nil && choosesServerAtOnce && state == .connecting
-                && !firstReadDeferred && !clientHangup {
-                // The connect's completion is usually in the same batch of events, after this one: read
-                // at the end of the pass, into the pump if connected by then, else as below.
-                firstReadDeferred = true
-                // Strong (no side table, see connect(to:)); startupStep() does nothing once ended.
-                worker.loop.executeSoon { self.startupStep() }
-            } else if readsClient && clientReadable && startup == nil && choosesServerAtOnce && state == .established {
-                // The machine is not made yet: the first bytes go into the upstream pump and are judged there.
-                switch readFirstClientBytes() {
-                case .wouldBlock:
-                    break
-                case .notPostgres:
-                    // Forwarded untouched, sniffing over (the machine would have gone blind the same way).
-                    startupPending = false
-                    if state == .established { pump() }
-                    return
-                case .forMachine(let bytes):
-                    progressed = true
-                    guard feed(.clientBytes(bytes)) else { return }
-                case .endOfFile:
-                    progressed = true
-                    guard feed(.clientEndOfFile) else { return }
-                case .failed(let error):
-                    feed(.clientFailed("\(error)"))
-                    return
+            if readsClient && clientReadable {
+                let read: ChunkRead?
+                if startup == nil && choosesServerAtOnce && state == .established {
+                    // The machine is not made yet: the first bytes go into the upstream pump and are judged there.
+                    guard let forMachine = readFirstClientBytes() else {
+                        // No PostgreSQL start-up: forwarded untouched, sniffing over (the machine would
+                        // have gone blind the same way).
+                        startupPending = false
+                        pump()
+                        return
+                    }
+                    read = forMachine
+                } else if startup == nil && choosesServerAtOnce && state == .connecting && !firstReadDeferred && !clientHangup {
+                    // The connect's completion is usually in the same batch of events, after this one: read
+                    // at the end of the pass, into the pump if connected by then, else as below.
+                    firstReadDeferred = true
+                    // Strong (no side table, see connect(to:)); startupStep() does nothing once ended.
+                    worker.loop.executeSoon { self.startupStep() }
+                    read = nil
+                } else {
+                    read = Self.readChunk(clientFD, max: Self.startupReadChunk)
                 }
-            } else if readsClient && clientReadable {
-                switch Self.readChunk(clientFD, max: Self.startupReadChunk) {
-                case .wouldBlock:
-                    clientReadable = false
-                case .failed(let error):
-                    feed(.clientFailed("\(error)"))
-                    return
-                case .endOfFile:
-                    progressed = true
-                    guard feed(.clientEndOfFile) else { return }
-                case .data(let bytes, let short):
-                    if short && !clientHangup { clientReadable = false }
-                    lastClientActivity = worker.loop.now
-                    progressed = true
-                    guard feed(.clientBytes(bytes)) else { return }
+                if let read {
+                    switch read {
+                    case .wouldBlock:
+                        clientReadable = false
+                    case .failed(let error):
+                        feed(.clientFailed("\(error)"))
+                        return
+                    case .endOfFile:
+                        progressed = true
+                        guard feed(.clientEndOfFile) else { return }
+                    case .data(let bytes, let short):
+                        if short && !clientHangup { clientReadable = false }
+                        lastClientActivity = worker.loop.now
+                        progressed = true
+                        guard feed(.clientBytes(bytes)) else { return }
+                    }
                 }
             }
         }

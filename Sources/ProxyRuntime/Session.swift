@@ -208,23 +208,14 @@ final class Session: EventHandler, @unchecked Sendable {
         return PosixIOQuery.bytesReadable(clientFD) == 0
     }
 
-    /// What the first read of a static listener's client gave (``readFirstClientBytes()``).
-    enum FirstClientBytes {
-        case wouldBlock
-        case endOfFile
-        /// They cannot begin a PostgreSQL start-up: they wait in the upstream pump.
-        case notPostgres
-        /// They may begin one: taken out of the pump, for the start-up machine.
-        case forMachine([UInt8])
-        case failed(IOError)
-    }
-
     /// Reads a connected static listener's client's first bytes straight into the upstream pump.
-    /// When the parser rules a PostgreSQL start-up out, they stay there for the pump to send, and no
-    /// start-up machine is made: a connection per request through a static listener (HTTP, say) pays
-    /// for neither the machine nor a copy of its bytes. Only once connected, so a pooled buffer is
-    /// never held for a connect that may take seconds, and a session with no machine never waits.
-    func readFirstClientBytes() -> FirstClientBytes {
+    /// When the parser rules a PostgreSQL start-up out, they stay there for the pump to send, no
+    /// start-up machine is made, and this returns nil: a connection per request through a static
+    /// listener (HTTP, say) pays for neither the machine nor a copy of its bytes. Otherwise it returns
+    /// what the read gave, the bytes taken out of the pump for the machine. Only once connected, so a
+    /// pooled buffer is never held for a connect that may take seconds, and a session with no machine
+    /// never waits.
+    func readFirstClientBytes() -> ChunkRead? {
         let n: Int
         do {
             n = try upstream.readFirst(from: clientFD, readable: &clientReadable, hangup: clientHangup, pools: pools)
@@ -233,10 +224,11 @@ final class Session: EventHandler, @unchecked Sendable {
         }
         if n < 0 { return .wouldBlock }
         if n == 0 { return .endOfFile }
-        lastClientActivity = worker.loop.now
-        let verdict = upstream.withHeldBytes { PostgresStartupParser.parse($0) }
-        if case .notPostgres = verdict { return .notPostgres }
-        return .forMachine(upstream.takeHeld(pools: pools))
+        if case .notPostgres = upstream.withHeldBytes({ PostgresStartupParser.parse($0) }) {
+            lastClientActivity = worker.loop.now
+            return nil
+        }
+        return .data(upstream.takeHeld(pools: pools), short: n < pools.buffers.bufferSize)
     }
 
     // MARK: - Choosing a server
