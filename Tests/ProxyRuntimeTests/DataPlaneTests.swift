@@ -134,6 +134,31 @@ extension SocketTests {
             #expect(try TestSocket.readToEnd(client) == Array("got 5".utf8))
         }
 
+        @Test func firstBytesThatComeWhileConnectingHoldNoPumpBuffer() throws {
+            // As above, a full accept queue keeps the proxy's connect pending for about a second.
+            let (listening, port) = try TestSocket.listen()
+            defer { close(listening) }
+            Glibc.listen(listening, 0)
+            TestSocket.setTimeouts(listening, seconds: 10)
+            let filler = try TestSocket.connect(port: port)
+            defer { close(filler) }
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [port])]))
+            defer { proxy.stop() }
+            let client = try TestSocket.connect(port: proxy.port("raw"))
+            defer { close(client) }
+            try TestSocket.writeAll(client, Array("GET / HTTP/1.0\r\n\r\n".utf8))
+            usleep(300_000)
+            // A connect may take seconds (or fail and be retried): a pooled buffer is not held meanwhile.
+            #expect(proxy.statistics().buffersInUse == 0)
+            let queued = accept(listening, nil, nil)
+            if queued >= 0 { close(queued) }
+            let server = accept(listening, nil, nil)
+            try #require(server >= 0)
+            defer { close(server) }
+            TestSocket.setTimeouts(server, seconds: 10)
+            #expect(try TestSocket.readExactly(server, 18) == Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        }
+
         @Test func refusedServerIsSkippedForTheNextOne() throws {
             let echo = try TestServer.echo()
             defer { echo.stop() }
