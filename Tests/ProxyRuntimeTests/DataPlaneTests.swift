@@ -104,15 +104,9 @@ extension SocketTests {
         }
 
         @Test func bytesAndAHalfCloseSentWhileTheConnectIsPendingStillReachTheServer() throws {
-            // A listener whose accept queue is full drops the proxy's SYN: the connect stays pending
-            // until the queue drains and the SYN is sent again (about a second later).
-            let (listening, port) = try TestSocket.listen()
-            defer { close(listening) }
-            Glibc.listen(listening, 0)
-            TestSocket.setTimeouts(listening, seconds: 10)  // bounds the accepts below
-            let filler = try TestSocket.connect(port: port)  // takes the queue's one place
-            defer { close(filler) }
-            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [port])]))
+            let slow = try ServerWithFullAcceptQueue()
+            defer { slow.stop() }
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [slow.port])]))
             defer { proxy.stop() }
             let client = try TestSocket.connect(port: proxy.port("raw"))
             defer { close(client) }
@@ -120,13 +114,8 @@ extension SocketTests {
             usleep(300_000)
             Socket.shutdownWrite(client)  // the end of file reaches the proxy while it still connects
             usleep(300_000)
-            let queued = accept(listening, nil, nil)
-            #expect(queued >= 0)
-            if queued >= 0 { close(queued) }
-            let server = accept(listening, nil, nil)  // the proxy's connection, once its SYN is sent again
-            try #require(server >= 0)
+            let server = try slow.acceptProxy()
             defer { close(server) }
-            TestSocket.setTimeouts(server, seconds: 10)
             let received = try TestSocket.readToEnd(server)
             #expect(received == Array("hello".utf8))
             try TestSocket.writeAll(server, Array("got \(received.count)".utf8))
@@ -135,14 +124,9 @@ extension SocketTests {
         }
 
         @Test func firstBytesThatComeWhileConnectingHoldNoPumpBuffer() throws {
-            // As above, a full accept queue keeps the proxy's connect pending for about a second.
-            let (listening, port) = try TestSocket.listen()
-            defer { close(listening) }
-            Glibc.listen(listening, 0)
-            TestSocket.setTimeouts(listening, seconds: 10)
-            let filler = try TestSocket.connect(port: port)
-            defer { close(filler) }
-            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [port])]))
+            let slow = try ServerWithFullAcceptQueue()
+            defer { slow.stop() }
+            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [slow.port])]))
             defer { proxy.stop() }
             let client = try TestSocket.connect(port: proxy.port("raw"))
             defer { close(client) }
@@ -150,12 +134,8 @@ extension SocketTests {
             usleep(300_000)
             // A connect may take seconds (or fail and be retried): a pooled buffer is not held meanwhile.
             #expect(proxy.statistics().buffersInUse == 0)
-            let queued = accept(listening, nil, nil)
-            if queued >= 0 { close(queued) }
-            let server = accept(listening, nil, nil)
-            try #require(server >= 0)
+            let server = try slow.acceptProxy()
             defer { close(server) }
-            TestSocket.setTimeouts(server, seconds: 10)
             #expect(try TestSocket.readExactly(server, 18) == Array("GET / HTTP/1.0\r\n\r\n".utf8))
         }
 

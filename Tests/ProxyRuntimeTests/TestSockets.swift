@@ -138,6 +138,38 @@ final class TestServer: Sendable {
 }
 
 /// A free TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
+/// A server whose accept queue is full, so the kernel drops a new connection's SYN: a connect to it
+/// stays pending until ``acceptProxy()`` drains the queue and the SYN is sent again (about a second
+/// later, its first retransmission).
+final class ServerWithFullAcceptQueue {
+    let port: UInt16
+    private let listening: Int32
+    private let filler: Int32
+
+    init() throws {
+        (listening, port) = try TestSocket.listen()
+        Glibc.listen(listening, 0)  // room for one queued connection
+        TestSocket.setTimeouts(listening, seconds: 10)  // bounds the accepts
+        filler = try TestSocket.connect(port: port)  // takes that one place
+    }
+
+    /// Drains the filler, then accepts the pending connection once its SYN comes again.
+    func acceptProxy() throws -> Int32 {
+        let queued = accept(listening, nil, nil)
+        guard queued >= 0 else { throw IOError(errno: errno, call: "accept (the queued filler)") }
+        close(queued)
+        let server = accept(listening, nil, nil)
+        guard server >= 0 else { throw IOError(errno: errno, call: "accept (the pending connection)") }
+        TestSocket.setTimeouts(server, seconds: 10)
+        return server
+    }
+
+    func stop() {
+        close(filler)
+        close(listening)
+    }
+}
+
 func closedPort() throws -> UInt16 {
     let (fd, port) = try TestSocket.listen()
     close(fd)
