@@ -46,6 +46,12 @@ final class PumpPools {
 /// One direction of a session, source → destination, with the half-close rule: after end of file
 /// from the source, everything read is written, then the destination's writing half is shut down.
 ///
+/// One exception, for a plain PostgreSQL client's direction (``watchForTerminate()``): when its last
+/// bytes were a Terminate message, the half-close waits (``awaitsPeerClose``), because the server
+/// closes by itself on Terminate. Whichever side sends the first FIN keeps the connection's
+/// TIME_WAIT; it is then the server's, on its listening port, and not the proxy's, on one of the
+/// ephemeral ports it needs for new connections to that server.
+///
 /// The session owns the sockets; the pump owns only the buffer or pipe it holds while bytes are in
 /// flight, and gives it back to the pool as soon as it is empty. A pump always borrows from the same
 /// pools (its session's).
@@ -53,7 +59,7 @@ struct Pump {
     // Stored properties run from 8-byte to 1-byte ones so the struct has no padding holes: there are
     // two pumps in every session, idle ones included. Offsets and counts within one buffer or pipe
     // are 32-bit (a buffer is at most 64 MiB, a pipe at most 1 GiB: the configuration's limits),
-    // which keeps a pump at 56 bytes instead of 72.
+    // which keeps a pump at 53 bytes instead of 72 (its end-of-stream flags share one byte).
     /// Bytes written to the destination so far.
     private(set) var bytesTransferred: UInt64 = 0
     private var buffer: UnsafeMutableRawPointer?
@@ -67,12 +73,14 @@ struct Pump {
     private(set) var mode: PumpMode
     private let spliceSetting: SpliceMode
     /// End of file was read from the source.
-    private(set) var sourceClosed = false
+    var sourceClosed: Bool { ends.contains(.sourceClosed) }
     /// The destination's writing half was shut down: this direction is finished.
-    private(set) var finished = false
+    var finished: Bool { ends.contains(.finished) }
     /// The errno of a failed read-ahead, raised once the held bytes are written (0: none; every
     /// Linux errno fits a byte, and a byte fits the struct's tail).
     private var readAheadErrno: UInt8 = 0
+    /// How the stream ends, one byte for four flags (the pump's tail has room for one byte only).
+    private var ends: Ends = []
 
     /// Average read size at which `auto` switches a direction to splice.
     static let spliceAbove = 8 * 1024
@@ -93,6 +101,27 @@ struct Pump {
 
     /// Bytes read and not yet written.
     var pendingBytes: Int { Int(bufferEnd - bufferStart) + Int(pipeBytes) }
+
+    /// From now on, a Terminate message ('X', length 4) as the source's last bytes puts off the
+    /// half-close (``awaitsPeerClose``). For a plain PostgreSQL client's direction only: in any other
+    /// stream those five bytes mean nothing.
+    mutating func watchForTerminate() {
+        ends.insert(.watchesTerminate)
+    }
+
+    /// The source ended right after a Terminate, everything is written, and the destination's
+    /// half-close is put off: the server is expected to close first. The session ends the wait with
+    /// ``finishWaitForPeer(shuttingDown:)`` when the other direction ends, or when the wait lasted
+    /// too long.
+    var awaitsPeerClose: Bool { ends.contains([.sourceClosed, .sawTerminate]) && !ends.contains(.finished) && pendingBytes == 0 }
+
+    /// Ends a half-close put off by ``awaitsPeerClose``: shuts `destination`'s writing half down
+    /// (nil when the session closes both sockets in this turn of the loop anyway).
+    mutating func finishWaitForPeer(shuttingDown destination: Int32?) {
+        guard awaitsPeerClose else { return }
+        if let destination { Socket.shutdownWrite(destination) }
+        ends.insert(.finished)
+    }
 
     /// Moves as much as readiness allows. `readable`/`writable` are the session's readiness latches for
     /// the source and destination: cleared here when a call would block, set by epoll events.
@@ -123,7 +152,7 @@ struct Pump {
                         readAheadErrno = UInt8(clamping: error.errno)
                         continue
                     }
-                    if n == 0 { sourceClosed = true } else if n > 0 { progress.read += n }
+                    if n == 0 { ends.insert(.sourceClosed) } else if n > 0 { progress.read += n }
                     continue
                 }
                 let flushed = try flush(to: destination, writable: &writable, beforeClose: sourceClosed)
@@ -133,9 +162,9 @@ struct Pump {
             if readAheadErrno != 0 { throw IOError(errno: Int32(readAheadErrno), call: "read") }
             // 2. Half-close once the source ended and everything is written.
             if sourceClosed {
-                if !finished {
+                if !finished && (otherFinished || !ends.contains(.sawTerminate)) {
                     if !otherFinished { Socket.shutdownWrite(destination) }
-                    finished = true
+                    ends.insert(.finished)
                 }
                 break
             }
@@ -149,7 +178,7 @@ struct Pump {
             let n = try fill(from: source, readable: &readable, hangup: hangup, pools: pools, now: now)
             if n < 0 { break }  // would block (latch cleared) or pipe full with the destination blocked
             if n == 0 {
-                sourceClosed = true
+                ends.insert(.sourceClosed)
                 continue
             }
             progress.read += n
@@ -297,6 +326,9 @@ struct Pump {
                 bytesTransferred += UInt64(n)
                 if n < want { writable = false }
                 if bufferStart == bufferEnd {
+                    if ends.contains(.watchesTerminate) {
+                        if Self.endsWithTerminate(buffer, count: Int(bufferEnd)) { ends.insert(.sawTerminate) } else { ends.remove(.sawTerminate) }
+                    }
                     bufferStart = 0
                     bufferEnd = 0
                 }
@@ -311,6 +343,7 @@ struct Pump {
             case .processed(let n):
                 pipeBytes -= Int32(n)
                 bytesTransferred += UInt64(n)
+                ends.remove(.sawTerminate)  // bytes followed the Terminate
                 if pipeBytes > 0 { writable = false }
                 return n
             }
@@ -329,6 +362,27 @@ struct Pump {
             pools.pipes.release(pipe, empty: true)
             self.pipe = nil
         }
+    }
+
+    /// The `count` bytes at `buffer` end with a Terminate message: 'X', then the length 4 (big-endian).
+    private static func endsWithTerminate(_ buffer: UnsafeMutableRawPointer, count: Int) -> Bool {
+        guard count >= 5 else { return false }
+        let tail = buffer + (count - 5)
+        return tail.load(as: UInt8.self) == UInt8(ascii: "X")
+            && tail.loadUnaligned(fromByteOffset: 1, as: UInt32.self) == UInt32(4).bigEndian
+    }
+
+    /// How a pump's stream ends.
+    private struct Ends: OptionSet {
+        let rawValue: UInt8
+        /// End of file was read from the source.
+        static let sourceClosed = Ends(rawValue: 1 << 0)
+        /// The destination's writing half was shut down (or the session closes both sockets).
+        static let finished = Ends(rawValue: 1 << 1)
+        /// A plain PostgreSQL client's direction: a Terminate as its last bytes puts off the half-close.
+        static let watchesTerminate = Ends(rawValue: 1 << 2)
+        /// Watching, and the last bytes written were a Terminate.
+        static let sawTerminate = Ends(rawValue: 1 << 3)
     }
 
     private mutating func chooseMode() {

@@ -99,6 +99,8 @@ extension Session {
                 if let tagged = startup?.applicationNameTagged {
                     if tagged { listener.counters.clientAddressTagged += 1 } else { listener.counters.clientAddressUntaggedEncrypted += 1 }
                 }
+                // A plain PostgreSQL client's Terminate lets its server close first (Pump.watchForTerminate).
+                if startup?.clientSpeaksPlainPostgres == true { watchClientForTerminate() }
                 startup = nil
                 startupPending = false
                 pump()

@@ -39,9 +39,9 @@ final class Session: EventHandler, @unchecked Sendable {
     private static let serverToken: UInt32 = 1
 
     // Stored properties run from 8-byte-aligned to 4- and 1-byte ones, and the 1-byte ones fill the
-    // tails of the 9-byte optionals and 54-byte pumps (Swift lays a class out in declaration order),
-    // so an idle session (there may be thousands) carries almost no padding (2 bytes before
-    // `clientFD`): 376 bytes, a 384-byte malloc chunk. Internal rather than private where
+    // tails of the 9-byte optionals and 53-byte pumps (Swift lays a class out in declaration order),
+    // so an idle session (there may be thousands) carries almost no padding (4 bytes): 376 bytes,
+    // a 384-byte malloc chunk. Internal rather than private where
     // Session+Startup.swift needs them.
     let id: UInt64
     // unowned(unsafe): the worker outlives everything it owns; the checked form cost ~5% of CPU
@@ -405,6 +405,10 @@ final class Session: EventHandler, @unchecked Sendable {
 
     // MARK: - Transfer
 
+    /// The client speaks plain PostgreSQL: its Terminate puts off the half-close toward the server
+    /// (``Pump/watchForTerminate()``).
+    func watchClientForTerminate() { upstream.watchForTerminate() }
+
     func pump() {
         guard state == .established else { return }
         let pools = self.pools
@@ -415,14 +419,23 @@ final class Session: EventHandler, @unchecked Sendable {
             let up = try upstream.transfer(
                 from: clientFD, to: serverFD, readable: &clientReadable, writable: &serverWritable,
                 hangup: clientHangup, otherFinished: downstream.finished, pools: pools, now: now)
+            // A client half-close put off after its Terminate (Pump.awaitsPeerClose) ends with the
+            // server's end of file: the session then closes both, so the client needs no half-close.
             let down = try downstream.transfer(
                 from: serverFD, to: clientFD, readable: &serverReadable, writable: &clientWritable,
-                hangup: serverHangup, otherFinished: upstream.finished, pools: pools, now: now)
+                hangup: serverHangup, otherFinished: upstream.finished || upstream.awaitsPeerClose, pools: pools, now: now)
             if up.read > 0 { lastClientActivity = now }
             if down.read > 0 { lastServerActivity = now }
             if up.written > 0 || down.written > 0 { worker.countBytes(self, toServer: up.written, toClient: down.written) }
             if serverClosedFirst == nil {
                 if upstream.sourceClosed { serverClosedFirst = false } else if downstream.sourceClosed { serverClosedFirst = true }
+            }
+            if upstream.awaitsPeerClose {
+                if downstream.finished {
+                    upstream.finishWaitForPeer(shuttingDown: nil)
+                } else {
+                    armTimer(lastClientActivity &+ Self.peerCloseWait)
+                }
             }
             if upstream.finished && downstream.finished {
                 end(serverClosedFirst == true ? .serverClosed : .clientClosed)
@@ -501,6 +514,10 @@ final class Session: EventHandler, @unchecked Sendable {
                 end(.serverIdleTimeout)
             } else {
                 if serverKeepalivePending && now >= connectedAt &+ Self.serverKeepaliveDelay { applyServerKeepalive() }
+                if upstream.awaitsPeerClose && now >= lastClientActivity &+ Self.peerCloseWait {
+                    // The server kept the connection open after the Terminate: half-close it as usual.
+                    upstream.finishWaitForPeer(shuttingDown: serverFD)
+                }
                 armTimer(establishedDeadline())
             }
         }
@@ -595,10 +612,18 @@ final class Session: EventHandler, @unchecked Sendable {
     /// not from the call (tcp_sock_set_keepidle).
     static let serverKeepaliveDelay: UInt64 = 1_000_000_000
 
-    /// The established session's next deadline: its idle timeouts, or the pending keepalive's latest
-    /// moment when sooner.
+    /// How long after a client's Terminate (its last bytes) the half-close toward the server may be
+    /// put off while the server is expected to close first (``Pump/awaitsPeerClose``). PostgreSQL
+    /// closes within milliseconds; a server busy with an earlier query gets the half-close as before.
+    static let peerCloseWait: UInt64 = 1_000_000_000
+
+    /// The established session's next deadline: its idle timeouts, the pending keepalive's latest
+    /// moment, or the end of a put-off half-close, whichever is soonest.
     private func establishedDeadline() -> UInt64 {
-        serverKeepalivePending ? min(idleDeadline(), connectedAt &+ timeoutSettings.serverKeepaliveLatest) : idleDeadline()
+        var deadline = idleDeadline()
+        if serverKeepalivePending { deadline = min(deadline, connectedAt &+ timeoutSettings.serverKeepaliveLatest) }
+        if upstream.awaitsPeerClose { deadline = min(deadline, lastClientActivity &+ Self.peerCloseWait) }
+        return deadline
     }
 
     /// Sets the session's keepalive (that of the configuration it started under) on the server

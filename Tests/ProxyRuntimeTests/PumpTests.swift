@@ -33,6 +33,25 @@ private struct PumpBench: ~Copyable {
             pools: pools, now: SystemClock.monotonicNanoseconds())
         return try TestSocket.readExactly(output.reader, bytes.count)
     }
+
+    /// Writes `bytes` and the input's end of file, runs one transfer, and returns what reached the
+    /// output and whether its end of file did too.
+    func moveAndEnd(_ bytes: [UInt8], through pump: inout Pump, pools: PumpPools) throws -> (bytes: [UInt8], halfClosed: Bool) {
+        try TestSocket.writeAll(input.writer, bytes)
+        shutdown(input.writer, Int32(SHUT_WR))
+        var readable = true
+        var writable = true
+        _ = try pump.transfer(
+            from: input.pumpSide, to: output.pumpSide, readable: &readable, writable: &writable, hangup: true,
+            pools: pools, now: SystemClock.monotonicNanoseconds())
+        return (try TestSocket.readExactly(output.reader, bytes.count), outputHalfClosed())
+    }
+
+    /// The output's end of file has arrived (a read that does not wait returns 0, not EAGAIN).
+    func outputHalfClosed() -> Bool {
+        var byte: UInt8 = 0
+        return recv(output.reader, &byte, 1, Int32(MSG_DONTWAIT)) == 0
+    }
 }
 
 private func pools(pipes: Int) -> PumpPools {
@@ -53,6 +72,39 @@ struct PumpTests {
         #expect(pump.mode == .splice)
         pump.releaseAll(pools: pools)
         #expect(!pools.lentOut)
+    }
+
+    static let terminate = Wire.message("X", [])
+
+    @Test func aWatchingPumpPutsOffTheHalfCloseAfterATerminateUntilTheSessionEndsTheWait() throws {
+        let bench = PumpBench()
+        var pump = Pump(splice: .off)
+        pump.watchForTerminate()
+        let pools = pools(pipes: 0)
+        let query = Wire.message("Q", Array("select 1".utf8) + [0])
+        #expect(try bench.move(query, through: &pump, pools: pools) == query)
+        let (bytes, halfClosed) = try bench.moveAndEnd(Self.terminate, through: &pump, pools: pools)
+        #expect(bytes == Self.terminate)
+        #expect(!halfClosed)
+        #expect(pump.awaitsPeerClose && !pump.finished)
+        pump.finishWaitForPeer(shuttingDown: bench.output.pumpSide)
+        #expect(pump.finished && !pump.awaitsPeerClose)
+        #expect(try TestSocket.readToEnd(bench.output.reader).isEmpty)  // end of file, nothing more
+        pump.releaseAll(pools: pools)
+    }
+
+    @Test func aTerminateHalfClosesAtOnceWhenThePumpDoesNotWatchOrMoreBytesFollowIt() throws {
+        let pools = pools(pipes: 0)
+        for (watching, bytes) in [(false, Self.terminate), (true, Self.terminate + [1, 2, 3]), (true, Array(Self.terminate.prefix(4)))] {
+            let bench = PumpBench()
+            var pump = Pump(splice: .off)
+            if watching { pump.watchForTerminate() }
+            let moved = try bench.moveAndEnd(bytes, through: &pump, pools: pools)
+            #expect(moved.bytes == bytes)
+            #expect(moved.halfClosed, "watching \(watching), \(bytes)")
+            #expect(pump.finished && !pump.awaitsPeerClose)
+            pump.releaseAll(pools: pools)
+        }
     }
 }
 

@@ -54,6 +54,32 @@ extension SocketTests {
             }
         }
 
+        // MARK: - Closing
+
+        @Test(arguments: [true, false])
+        func afterATerminateTheNodeClosesFirstSoTheTimeWaitIsNotOnTheProxysPort(clusterListener: Bool) throws {
+            let node = try PostgresNode()
+            defer { node.destroy() }
+            let proxy: ProxyHarness
+            if clusterListener {
+                proxy = try ProxyHarness(clusterConfiguration(holdTimeout: .seconds(2)))
+                setRoute(proxy, "primary", ListenerRoute(state: .ready, servers: [server("node1", node.port)], closesStaleSessions: true))
+            } else {
+                proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [node.port])]))
+            }
+            defer { proxy.stop() }
+            var client: LibPQClient? = try LibPQClient.connect(Self.conninfo(port: proxy.port(clusterListener ? "primary" : "raw"), "sslmode=disable")).get()
+            // The node sees the proxy's end of the connection: its port is the proxy's ephemeral one.
+            let proxyPort = try #require(try client?.value("select inet_client_port()").flatMap { UInt16($0) })
+            client = nil  // PQfinish: Terminate, then close
+
+            let proxysSide = TCPConnection(localPort: proxyPort, remotePort: node.port)
+            let nodesSide = TCPConnection(localPort: node.port, remotePort: proxyPort)
+            // The side that sends the first FIN keeps the TIME_WAIT: the node, which closes on Terminate.
+            #expect(eventually { nodesSide.state() == .timeWait }, "the node's side is \(String(describing: nodesSide.state()))")
+            #expect(proxysSide.state() == nil, "the proxy's side is \(String(describing: proxysSide.state()))")
+        }
+
         // MARK: - Nodes starting up or shutting down
 
         @Test func newConnectionsLandOnTheOtherNodeWhileOneShutsDownSmartly() throws {

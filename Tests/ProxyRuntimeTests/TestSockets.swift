@@ -232,3 +232,35 @@ func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8]
     }
     return bytes
 }
+
+/// One end of a TCP connection on 127.0.0.1, as the kernel lists it in /proc/net/tcp.
+struct TCPConnection {
+    /// The states tests look for (the kernel's numbers, include/net/tcp_states.h).
+    enum State: Equatable {
+        case established, finWait1, finWait2, timeWait, closeWait, lastAck, closing, other(Int)
+    }
+
+    let localPort: UInt16
+    let remotePort: UInt16
+
+    /// This end's state, nil when the kernel lists no such socket (closed, or its TIME_WAIT over).
+    func state() -> State? {
+        let local = String(format: "0100007F:%04X", localPort)
+        let remote = String(format: "0100007F:%04X", remotePort)
+        for line in textOfFile("/proc/net/tcp").split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 3, fields[1] == local, fields[2] == remote, let code = Int(fields[3], radix: 16) else { continue }
+            switch code {
+            case 1: return .established
+            case 4: return .finWait1
+            case 5: return .finWait2
+            case 6: return .timeWait
+            case 8: return .closeWait
+            case 9: return .lastAck
+            case 11: return .closing
+            default: return .other(code)
+            }
+        }
+        return nil
+    }
+}

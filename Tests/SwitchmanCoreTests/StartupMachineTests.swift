@@ -40,6 +40,8 @@ struct StartupStep: Sendable {
     var flushable: Int?
     var readsClient: Bool?
     var mayMove: Bool?
+    /// ``StartupMachine/clientSpeaksPlainPostgres`` after the step.
+    var plainPostgres: Bool?
 }
 
 struct StartupScenario: Sendable, CustomTestStringConvertible {
@@ -165,7 +167,8 @@ struct StartupMachineTests {
             name: "BackendKeyData is recorded and ReadyForQuery hands off once the answer is written",
             steps: startupSent + [
                 StartupStep(event: .serverBytes(authenticationOk + backendKey + readyForQuery), expect: [.recordCancelKey(key)]),
-                StartupStep(event: .sentToClient(authenticationOk.count + backendKey.count + readyForQuery.count), expect: [.handOff]),
+                StartupStep(event: .sentToClient(authenticationOk.count + backendKey.count + readyForQuery.count), expect: [.handOff],
+                            plainPostgres: true),
             ]
         ),
         StartupScenario(
@@ -195,7 +198,7 @@ struct StartupMachineTests {
                 StartupStep(event: .connected, expect: [.armTimer(answerTimeout)]),
                 StartupStep(event: .sentToServer(PostgresMessages.sslRequest.count), expect: []),
                 StartupStep(event: .serverBytes(Array("S".utf8)), expect: [], flushable: 1, mayMove: false),
-                StartupStep(event: .sentToClient(1), expect: [.handOff]),
+                StartupStep(event: .sentToClient(1), expect: [.handOff], plainPostgres: false),
             ]
         ),
         StartupScenario(
@@ -210,7 +213,7 @@ struct StartupMachineTests {
             steps: [
                 StartupStep(event: .clientBytes(httpRequest), expect: [.chooseServer], forServer: httpRequest, mayMove: false),
                 StartupStep(event: .connected, expect: []),
-                StartupStep(event: .sentToServer(httpRequest.count), expect: [.handOff]),
+                StartupStep(event: .sentToServer(httpRequest.count), expect: [.handOff], plainPostgres: false),
             ]
         ),
         StartupScenario(
@@ -220,7 +223,7 @@ struct StartupMachineTests {
             steps: [
                 StartupStep(event: .connected, expect: []),
                 StartupStep(event: .serverBytes(Array("220 ready\r\n".utf8)), expect: [], flushable: 11),
-                StartupStep(event: .sentToClient(11), expect: [.handOff]),
+                StartupStep(event: .sentToClient(11), expect: [.handOff], plainPostgres: false),
             ]
         ),
         StartupScenario(
@@ -303,6 +306,7 @@ struct StartupMachineTests {
             if let flushable = step.flushable { #expect(machine.flushableToClient == flushable, "step \(index)") }
             if let readsClient = step.readsClient { #expect(machine.readsClient == readsClient, "step \(index)") }
             if let mayMove = step.mayMove { #expect(machine.mayMoveToAnotherNode == mayMove, "step \(index)") }
+            if let plain = step.plainPostgres { #expect(machine.clientSpeaksPlainPostgres == plain, "step \(index)") }
         }
     }
 

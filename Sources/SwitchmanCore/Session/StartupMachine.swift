@@ -529,6 +529,10 @@ public final class StartupMachine {
         unsent = false
     }
 
+    /// The client sent a StartupMessage in the clear, and its later bytes are PostgreSQL messages the
+    /// proxy can read (no SSL or GSS encryption, not another protocol).
+    public var clientSpeaksPlainPostgres: Bool { clientPhase == .forwarding }
+
     /// Nothing left to sniff or to flush: the pumps can take over.
     private var handOffReady: Bool {
         !observingServer && bytesForServer.isEmpty && bytesForClient.isEmpty && clientInput.isEmpty
