@@ -3,7 +3,7 @@
 #
 #   bench/run.sh            full run (5 rounds, ~10 minutes), writes BENCHMARKS.md
 #   bench/run.sh --quick    1 round, short durations, prints only (add --write to write)
-#   options: --rounds N, --only "cpu pgbench keepalive connclose bulk rss syscalls", --out FILE, --keep
+#   options: --rounds N, --only "cpu pgbench pgconnect keepalive connclose bulk rss syscalls", --out FILE, --keep
 #
 # Needs root (PostgreSQL runs as the postgres user through runuser), and: postgresql-15, haproxy,
 # nginx-light, wrk, iperf3, linux-perf (or strace), python3, and a release build of Switchman
@@ -16,7 +16,7 @@ PY=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 SWITCHMAN=${SWITCHMAN:-$ROOT/.build/release/switchman}
 
-QUICK=0; ROUNDS=5; ONLY="cpu pgbench keepalive connclose bulk rss syscalls"; OUT="$ROOT/BENCHMARKS.md"
+QUICK=0; ROUNDS=5; ONLY="cpu pgbench pgconnect keepalive connclose bulk rss syscalls"; OUT="$ROOT/BENCHMARKS.md"
 WRITE=1; KEEP=0; ARGS=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -351,6 +351,33 @@ run_pgbench_rate() {   # run_pgbench_rate TARGET ROUND
     log "  cpu $target: $tps TPS of $RATE offered, p50 $p50 ms, p99 $p99 ms, proxy $( [ -n "$pid" ] && per_unit_us $((cpu1 - cpu0)) "$txns" || echo –) µs/txn, machine $(per_unit_us $((m1 - m0)) "$txns") µs/txn"
 }
 
+# TIME_WAIT sockets whose peer is PostgreSQL's port, one "local peer" pair per line, sorted: through a
+# proxy these are the proxy's own ports toward PostgreSQL; direct, they are pgbench's.
+time_waits_toward_postgres() {
+    ss -Htan state time-wait "dport = :$PG_PORT" | awk '{ print $(NF - 1), $NF }' | sort
+}
+
+# A new PostgreSQL connection per transaction (pgbench -C; trust authentication, so the connection's
+# own cost dominates, not SCRAM), and the TIME_WAITs it leaves toward PostgreSQL: the side that sends
+# the first FIN keeps them, and those on a proxy's ephemeral ports limit its new connections per
+# second to one node (~28,000 ports per 60 s with Debian's defaults, off loopback).
+run_pgconnect() {   # run_pgconnect TARGET ROUND
+    local target=$1 round=$2 before="$WORK/pgconnect-$1-$2.before" after="$WORK/pgconnect-$1-$2.after"
+    ensure pg "$target"
+    time_waits_toward_postgres > "$before"
+    local out
+    out=$(timeout $((PG_DUR + 60)) "$PGBIN/pgbench" -S -n -C -c 8 -j 2 -T "$PG_DUR" \
+        -h 127.0.0.1 -p "$(port_of pg "$target")" -U postgres postgres 2>&1) || { echo "$out" >&2; return 1; }
+    time_waits_toward_postgres > "$after"
+    local txns tps new
+    txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<< "$out")
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<< "$out")
+    new=$(comm -13 "$before" "$after" | wc -l)   # those this run left (older ones may expire meanwhile)
+    record pgconnect "$target" "$round" tps "$tps"
+    record pgconnect "$target" "$round" time_waits_per_conn "$(awk -v n="$new" -v c="$txns" 'BEGIN { if (c > 0) printf "%.3f", n / c }')"
+    log "  pgconnect $target: $tps connections/s, $new TIME_WAITs toward PostgreSQL for $txns connections"
+}
+
 # wrk_run TARGET DURATION [extra wrk args] → prints wrk output
 wrk_run() {
     local target=$1 duration=$2; shift 2
@@ -403,6 +430,14 @@ bench_pgbench() {
         for ((r = 0; r < ROUNDS; r++)); do
             for t in $(rotated "$r" switchman haproxy direct); do run_pgbench "pgbench$clients" "$clients" "$t" "$r"; done
         done
+    done
+}
+
+bench_pgconnect() {
+    log "a PostgreSQL connection per transaction: pgbench -S -C -c 8 (${PG_DUR}s per run)"
+    local r t
+    for ((r = 0; r < ROUNDS; r++)); do
+        for t in $(rotated "$r" switchman haproxy direct); do run_pgconnect "$t" "$r"; done
     done
 }
 
@@ -537,16 +572,17 @@ bench_syscalls() {
 
 # ------------------------------------------------------------------------------------------------
 
-{ has pgbench || has cpu; } && start_postgres
+{ has pgbench || has cpu || has pgconnect; } && start_postgres
 { has keepalive || has connclose || has syscalls; } && start_nginx
 has bulk && start_iperf
-if has cpu || has pgbench || has keepalive || has connclose || has bulk || has syscalls; then
+if has cpu || has pgbench || has pgconnect || has keepalive || has connclose || has bulk || has syscalls; then
     start_proxies
     sanity_check
 fi
 
 has cpu && bench_cpu
 has pgbench && bench_pgbench
+has pgconnect && bench_pgconnect
 has keepalive && bench_keepalive
 has connclose && bench_connclose
 has bulk && bench_bulk
