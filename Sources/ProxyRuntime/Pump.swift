@@ -104,7 +104,10 @@ struct Pump {
 
     /// From now on, a Terminate message ('X', length 4) as the source's last bytes puts off the
     /// half-close (``awaitsPeerClose``). For a plain PostgreSQL client's direction only: in any other
-    /// stream those five bytes mean nothing.
+    /// stream those five bytes mean nothing. It is a look at the last five bytes written, not a parse:
+    /// a message that happens to end so (CopyData, say) puts the half-close off too, until the
+    /// session's wait ends; a Terminate split over two reads, or written through the pipe (splice),
+    /// is not seen, and the half-close follows at once as it would without the watch.
     mutating func watchForTerminate() {
         ends.insert(.watchesTerminate)
     }
@@ -126,9 +129,10 @@ struct Pump {
     /// Moves as much as readiness allows. `readable`/`writable` are the session's readiness latches for
     /// the source and destination: cleared here when a call would block, set by epoll events.
     /// `hangup` means the source reported EPOLLRDHUP/EPOLLHUP, so a short read does not prove it empty.
-    /// `otherFinished`: the opposite direction is done, so the session closes both sockets as soon as
-    /// this one is too; the final half-close would be a wasted call and is skipped. The caller must
-    /// then close in the same turn of the loop: bytes sent with MSG_MORE wait for that close's FIN.
+    /// `otherFinished`: the opposite direction is done (or waits for this one's end: ``awaitsPeerClose``),
+    /// so the session closes both sockets as soon as this one is done too; the final half-close would
+    /// be a wasted call and is skipped. The caller must then close in the same turn of the loop: bytes
+    /// sent with MSG_MORE wait for that close's FIN.
     mutating func transfer(from source: Int32, to destination: Int32, readable: inout Bool, writable: inout Bool,
                            hangup: Bool, otherFinished: Bool = false, pools: PumpPools, now: UInt64) throws(IOError) -> PumpProgress {
         var progress = PumpProgress()
@@ -155,12 +159,16 @@ struct Pump {
                     if n == 0 { ends.insert(.sourceClosed) } else if n > 0 { progress.read += n }
                     continue
                 }
-                let flushed = try flush(to: destination, writable: &writable, beforeClose: sourceClosed)
+                // MSG_MORE only when the FIN follows at once: a half-close put off after a Terminate
+                // would leave the Terminate corked until the next probe (200 ms or more).
+                let closeFollows = sourceClosed && (otherFinished || !heldBytesEndWithTerminate)
+                let flushed = try flush(to: destination, writable: &writable, beforeClose: closeFollows)
                 progress.written += flushed
                 if pendingBytes > 0 { break }  // destination full: wait for EPOLLOUT
             }
             if readAheadErrno != 0 { throw IOError(errno: Int32(readAheadErrno), call: "read") }
-            // 2. Half-close once the source ended and everything is written.
+            // 2. Half-close once the source ended and everything is written (put off after a
+            // watched Terminate while the other direction still runs: awaitsPeerClose).
             if sourceClosed {
                 if !finished && (otherFinished || !ends.contains(.sawTerminate)) {
                     if !otherFinished { Socket.shutdownWrite(destination) }
@@ -308,8 +316,8 @@ struct Pump {
         }
     }
 
-    /// Writes held bytes. Returns bytes written. `beforeClose`: the source ended, so a half-close
-    /// (or the session's close) follows these bytes at once and may share their last segment; only
+    /// Writes held bytes. Returns bytes written. `beforeClose`: a half-close (or the session's close)
+    /// follows these bytes at once and may share their last segment (MSG_MORE); only
     /// the read/write path reads ahead, so only its bytes are ever held then.
     private mutating func flush(to destination: Int32, writable: inout Bool, beforeClose: Bool) throws(IOError) -> Int {
         if let buffer, bufferEnd > bufferStart {
@@ -362,6 +370,12 @@ struct Pump {
             pools.pipes.release(pipe, empty: true)
             self.pipe = nil
         }
+    }
+
+    /// The read/write buffer's held bytes end with a Terminate, and this direction watches for one.
+    private var heldBytesEndWithTerminate: Bool {
+        guard ends.contains(.watchesTerminate), let buffer else { return false }
+        return Self.endsWithTerminate(buffer, count: Int(bufferEnd))
     }
 
     /// The `count` bytes at `buffer` end with a Terminate message: 'X', then the length 4 (big-endian).

@@ -226,6 +226,23 @@ extension SocketTests {
         }
 
         @Test
+        func aTerminateWhoseHalfCloseIsPutOffLeavesAtOnceNotCorkedForAFinThatDoesNotFollow() throws {
+            let source = try tcpPair()
+            let destination = try tcpPair()
+            defer { [source.near, source.far, destination.near, destination.far].forEach { close($0) } }
+            let terminate = Wire.message("X", [])
+            let transfer = try hungUpTransfer(sending: terminate, source: source, destination: destination)
+            transfer.pump.watchForTerminate()
+            try transfer.run()
+            #expect(transfer.pump.awaitsPeerClose)
+            // Sent with MSG_MORE, the five bytes would wait for the next probe (200 ms or more), since
+            // no FIN comes to push them: sent plainly, they are queued on loopback before send returns.
+            var ready = pollfd(fd: destination.far, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&ready, 1, 50) == 1, "the Terminate is held back")
+            #expect(try TestSocket.readExactly(destination.far, terminate.count) == terminate)
+        }
+
+        @Test
         func aHungUpSourcesBytesAllReachAFullDestinationBeforeTheHalfClose() throws {
             let source = try tcpPair()
             let destination = try tcpPair(smallBuffers: true)

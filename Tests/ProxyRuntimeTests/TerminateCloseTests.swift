@@ -13,6 +13,8 @@ extension SocketTests {
 struct TerminateCloseTests {
     /// What a fake node saw after it read a session's Terminate.
     struct AfterTerminate: Sendable {
+        /// The node read the Terminate (not an end of file or a timeout before it).
+        var gotTerminate = false
         /// End of file had already come 100 ms after the Terminate.
         var endOfFileAlready = false
         /// Bytes the node read after the Terminate until end of file (when it waited for it).
@@ -30,10 +32,13 @@ struct TerminateCloseTests {
     private func node(waitsForEndOfFile: Bool, seen: Seen) throws -> FakePostgres {
         try FakePostgres { fd, _ in
             try? TestSocket.writeAll(fd, Wire.authentication(0) + Wire.readyForQuery)
-            while let message = try? Wire.readMessage(fd), message.type != UInt8(ascii: "X") {}
+            var gotTerminate = false
+            while let message = try? Wire.readMessage(fd) {
+                if message.raw == Wire.message("X", []) { gotTerminate = true; break }
+            }
             usleep(100_000)
             var byte: UInt8 = 0
-            var after = AfterTerminate(endOfFileAlready: recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0)
+            var after = AfterTerminate(gotTerminate: gotTerminate, endOfFileAlready: recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0)
             if waitsForEndOfFile { after.laterBytes = try? TestSocket.readToEnd(fd) }
             seen.value.withLock { $0 = after }
         }
@@ -57,6 +62,7 @@ struct TerminateCloseTests {
         defer { proxy.stop() }
         #expect(try terminate(through: proxy).isEmpty)
         #expect(eventually { seen.afterTerminate != nil })
+        #expect(seen.afterTerminate?.gotTerminate == true)
         #expect(seen.afterTerminate?.endOfFileAlready == false)
     }
 
@@ -69,6 +75,7 @@ struct TerminateCloseTests {
         #expect(try terminate(through: proxy).isEmpty)
         // readToEnd returned: end of file came (within its 10 s timeout), and nothing after the Terminate.
         #expect(eventually { seen.afterTerminate != nil })
+        #expect(seen.afterTerminate?.gotTerminate == true)
         #expect(seen.afterTerminate?.laterBytes == [])
     }
 }

@@ -529,8 +529,9 @@ public final class StartupMachine {
         unsent = false
     }
 
-    /// The client sent a StartupMessage in the clear, and its later bytes are PostgreSQL messages the
-    /// proxy can read (no SSL or GSS encryption, not another protocol).
+    /// The client's start-up packet (a StartupMessage, or a CancelRequest after an `N`) went in the
+    /// clear, so its later bytes are PostgreSQL messages the proxy can read (no SSL or GSS
+    /// encryption, not another protocol).
     public var clientSpeaksPlainPostgres: Bool { clientPhase == .forwarding }
 
     /// Nothing left to sniff or to flush: the pumps can take over.
