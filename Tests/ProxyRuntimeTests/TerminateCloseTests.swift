@@ -44,39 +44,37 @@ struct TerminateCloseTests {
         }
     }
 
-    private func terminate(through proxy: ProxyHarness) throws -> [UInt8] {
+    /// A client through a static listener in front of ``node(waitsForEndOfFile:seen:)`` starts,
+    /// sends Terminate and its end of file, and reads to the end (the node's close reaches it as end
+    /// of file); returns what the node saw.
+    private func terminateThroughTheProxy(nodeWaitsForEndOfFile: Bool) throws -> AfterTerminate? {
+        let seen = Seen()
+        let fake = try node(waitsForEndOfFile: nodeWaitsForEndOfFile, seen: seen)
+        defer { fake.stop() }
+        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [fake.port])]))
+        defer { proxy.stop() }
         let client = try TestSocket.connect(port: proxy.port("raw"))
         defer { close(client) }
         try TestSocket.writeAll(client, Wire.startup())
         _ = try Wire.readStartupAnswer(client)
         try TestSocket.writeAll(client, Wire.message("X", []))
         shutdown(client, Int32(SHUT_WR))
-        return try TestSocket.readToEnd(client)  // the node's close reaches the client as end of file
+        #expect(try TestSocket.readToEnd(client).isEmpty)
+        #expect(eventually { seen.afterTerminate != nil })
+        return seen.afterTerminate
     }
 
     @Test func aNodeThatClosesOnTerminateGetsNoHalfCloseBeforeItDoes() throws {
-        let seen = Seen()
-        let fake = try node(waitsForEndOfFile: false, seen: seen)
-        defer { fake.stop() }
-        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [fake.port])]))
-        defer { proxy.stop() }
-        #expect(try terminate(through: proxy).isEmpty)
-        #expect(eventually { seen.afterTerminate != nil })
-        #expect(seen.afterTerminate?.gotTerminate == true)
-        #expect(seen.afterTerminate?.endOfFileAlready == false)
+        let seen = try terminateThroughTheProxy(nodeWaitsForEndOfFile: false)
+        #expect(seen?.gotTerminate == true)
+        #expect(seen?.endOfFileAlready == false)
     }
 
     @Test func aNodeThatStaysOpenAfterTerminateStillGetsTheHalfClose() throws {
-        let seen = Seen()
-        let fake = try node(waitsForEndOfFile: true, seen: seen)
-        defer { fake.stop() }
-        let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [fake.port])]))
-        defer { proxy.stop() }
-        #expect(try terminate(through: proxy).isEmpty)
-        // readToEnd returned: end of file came (within its 10 s timeout), and nothing after the Terminate.
-        #expect(eventually { seen.afterTerminate != nil })
-        #expect(seen.afterTerminate?.gotTerminate == true)
-        #expect(seen.afterTerminate?.laterBytes == [])
+        // The node's readToEnd returned: end of file came (within its 10 s timeout), and nothing after the Terminate.
+        let seen = try terminateThroughTheProxy(nodeWaitsForEndOfFile: true)
+        #expect(seen?.gotTerminate == true)
+        #expect(seen?.laterBytes == [])
     }
 }
 }
