@@ -50,12 +50,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Test helpers more than one test target needs (spawning children without our descriptors).
+        // Test helpers more than one test target needs (spawning children without our descriptors,
+        // loopback ports no bind to port 0 can take).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SwitchmanCoreTests", dependencies: ["SwitchmanCore"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "PosixIO", "CShims"]),
         .testTarget(name: "ProxyRuntimeTests", dependencies: ["ProxyRuntime", "Reactor", "PosixIO", "SwitchmanCore", "CLibPQ", "TestSupport"]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "SwitchmanCore", "Reactor", "PosixIO"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "SwitchmanCore", "Reactor", "PosixIO", "TestSupport"]),
         .testTarget(name: "StatsServerTests", dependencies: ["StatsServer", "SwitchmanCore", "Reactor", "PosixIO"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CLibPQ", "SwitchmanCore", "TestSupport"]),
         .testTarget(

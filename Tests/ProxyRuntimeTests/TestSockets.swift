@@ -3,6 +3,7 @@ import Foundation
 import PosixIO
 import Reactor
 import Synchronization
+import TestSupport
 
 /// Blocking loopback sockets for tests, with receive/send timeouts so a bug shows as a failure, not a hang.
 enum TestSocket {
@@ -171,37 +172,9 @@ final class ServerWithFullAcceptQueue {
     }
 }
 
-/// A loopback port that nothing listens on, and that stays so while the test runs.
-///
-/// It is picked below the kernel's ephemeral range: a bind to port 0 (a proxy's listener, a test
-/// server) is never given it later, as it could be given a port freed from that range. No port is
-/// handed out twice in this process, so two nodes never share one.
-func closedPort() throws -> UInt16 {
-    try ClosedPorts.next.withLock { next in
-        let (lowest, end) = ClosedPorts.range
-        for _ in lowest..<end {
-            let candidate = next
-            next = next + 1 < end ? next + 1 : lowest
-            // Bindable now means no listener has it; outside the ephemeral range, none will be given it.
-            if let (fd, port) = try? TestSocket.listen(port: candidate) {
-                close(fd)
-                return port
-            }
-        }
-        throw IOError(errno: EADDRINUSE, call: "closedPort (every port below the ephemeral range is taken)")
-    }
-}
-
-private enum ClosedPorts {
-    /// Ports from 10000 up to the ephemeral range's first port.
-    static let range: (UInt16, UInt16) = {
-        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
-        let first = text.split(whereSeparator: \.isWhitespace).first.flatMap { UInt16($0) } ?? 32768
-        return (10000, max(first, 11000))
-    }()
-    /// Starts at a random port, so test processes that run one after the other do not pick the same ones.
-    static let next = Mutex<UInt16>(UInt16.random(in: range.0..<range.1))
-}
+/// A loopback port that nothing listens on, and that stays so while the test runs (see
+/// ``loopbackPortBelowTheEphemeralRange()``).
+func closedPort() throws -> UInt16 { try loopbackPortBelowTheEphemeralRange() }
 
 /// Open descriptors of this process.
 func openDescriptorCount() -> Int {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -114,26 +115,8 @@ final class SwitchmanProcess: Sendable {
     }
 }
 
-/// `count` distinct TCP ports free on 127.0.0.1 (all bound at once, then released).
+/// `count` distinct TCP ports free on 127.0.0.1, below the ephemeral range so that no bind to port 0
+/// takes one before Switchman binds it (``loopbackPortBelowTheEphemeralRange()``).
 func freeLoopbackPorts(_ count: Int) throws -> [Int] {
-    var fds: [Int32] = []
-    defer { fds.forEach { close($0) } }
-    var ports: [Int] = []
-    for _ in 0..<count {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw IntegrationError("socket: errno \(errno)") }
-        fds.append(fd)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw IntegrationError("bind 127.0.0.1:0: errno \(errno)") }
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
-    }
-    return ports
+    try (0..<count).map { _ in Int(try loopbackPortBelowTheEphemeralRange()) }
 }
