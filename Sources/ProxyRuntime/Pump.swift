@@ -104,10 +104,11 @@ struct Pump {
 
     /// From now on, a Terminate message ('X', length 4) as the source's last bytes puts off the
     /// half-close (``awaitsPeerClose``). For a plain PostgreSQL client's direction only: in any other
-    /// stream those five bytes mean nothing. It is a look at the last five bytes written, not a parse:
+    /// stream those five bytes mean nothing. It is a look at the last five bytes read, not a parse:
     /// a message that happens to end so (CopyData, say) puts the half-close off too, until the
-    /// session's wait ends; a Terminate split over two reads, or written through the pipe (splice),
-    /// is not seen, and the half-close follows at once as it would without the watch.
+    /// session's wait ends; a Terminate whose first bytes were written before the rest came, or one
+    /// that went through the pipe (splice), is not seen, and the half-close follows at once as it
+    /// would without the watch.
     mutating func watchForTerminate() {
         ends.insert(.watchesTerminate)
     }
@@ -161,7 +162,7 @@ struct Pump {
                 }
                 // MSG_MORE only when the FIN follows at once: a half-close put off after a Terminate
                 // would leave the Terminate corked until the next probe (200 ms or more).
-                let closeFollows = sourceClosed && (otherFinished || !heldBytesEndWithTerminate)
+                let closeFollows = sourceClosed && (otherFinished || !ends.contains(.sawTerminate))
                 let flushed = try flush(to: destination, writable: &writable, beforeClose: closeFollows)
                 progress.written += flushed
                 if pendingBytes > 0 { break }  // destination full: wait for EPOLLOUT
@@ -262,6 +263,7 @@ struct Pump {
                 return -1
             case .processed(let n):
                 pipeBytes += Int32(n)
+                if n > 0 { ends.remove(.sawTerminate) }  // not looked at through the pipe
                 if spliceSetting == .auto && n > 0 { averageRead += (Int32(n) - averageRead) / 8 }
                 return n
             }
@@ -289,6 +291,7 @@ struct Pump {
             return -1
         case .processed(let n):
             bufferEnd += Int32(n)
+            if n > 0 { noteTerminate() }
             // A short read on a stream socket took all that was queued; edge-triggered epoll reports
             // the next arrival. Not after a hang-up, where EOF may follow the data without a new edge.
             if n > 0 && n < capacity && !hangup { readable = false }
@@ -312,6 +315,7 @@ struct Pump {
             return -1
         case .processed(let n):
             bufferEnd += Int32(n)
+            if n > 0 { noteTerminate() }
             return n
         }
     }
@@ -334,9 +338,6 @@ struct Pump {
                 bytesTransferred += UInt64(n)
                 if n < want { writable = false }
                 if bufferStart == bufferEnd {
-                    if ends.contains(.watchesTerminate) {
-                        if Self.endsWithTerminate(buffer, count: Int(bufferEnd)) { ends.insert(.sawTerminate) } else { ends.remove(.sawTerminate) }
-                    }
                     bufferStart = 0
                     bufferEnd = 0
                 }
@@ -351,7 +352,6 @@ struct Pump {
             case .processed(let n):
                 pipeBytes -= Int32(n)
                 bytesTransferred += UInt64(n)
-                ends.remove(.sawTerminate)  // bytes followed the Terminate
                 if pipeBytes > 0 { writable = false }
                 return n
             }
@@ -372,18 +372,18 @@ struct Pump {
         }
     }
 
-    /// The read/write buffer's held bytes end with a Terminate, and this direction watches for one.
-    private var heldBytesEndWithTerminate: Bool {
-        guard ends.contains(.watchesTerminate), let buffer else { return false }
-        return Self.endsWithTerminate(buffer, count: Int(bufferEnd))
-    }
-
-    /// The `count` bytes at `buffer` end with a Terminate message: 'X', then the length 4 (big-endian).
-    private static func endsWithTerminate(_ buffer: UnsafeMutableRawPointer, count: Int) -> Bool {
-        guard count >= 5 else { return false }
-        let tail = buffer + (count - 5)
-        return tail.load(as: UInt8.self) == UInt8(ascii: "X")
-            && tail.loadUnaligned(fromByteOffset: 1, as: UInt32.self) == UInt32(4).bigEndian
+    /// After a read into the buffer, when this direction watches: notes whether the stream's last
+    /// bytes so far (the buffer's, up to `bufferEnd`) are a Terminate, 'X' then the length 4.
+    @inline(__always)
+    private mutating func noteTerminate() {
+        guard ends.contains(.watchesTerminate), let buffer else { return }
+        var seen = false
+        if bufferEnd >= 5 {
+            let tail = buffer + (Int(bufferEnd) - 5)
+            seen = tail.load(as: UInt8.self) == UInt8(ascii: "X")
+                && tail.loadUnaligned(fromByteOffset: 1, as: UInt32.self) == UInt32(4).bigEndian
+        }
+        if seen { ends.insert(.sawTerminate) } else { ends.remove(.sawTerminate) }
     }
 
     /// How a pump's stream ends.
@@ -395,7 +395,7 @@ struct Pump {
         static let finished = Ends(rawValue: 1 << 1)
         /// A plain PostgreSQL client's direction: a Terminate as its last bytes puts off the half-close.
         static let watchesTerminate = Ends(rawValue: 1 << 2)
-        /// Watching, and the last bytes written were a Terminate.
+        /// Watching, and the last bytes read were a Terminate (so, once written, the last written).
         static let sawTerminate = Ends(rawValue: 1 << 3)
     }
 

@@ -434,7 +434,7 @@ final class Session: EventHandler, @unchecked Sendable {
                 if downstream.finished {
                     upstream.finishWaitForPeer(shuttingDown: nil)
                 } else {
-                    armTimer(lastClientActivity &+ Self.peerCloseWait)
+                    armTimer(establishedDeadline())  // which includes the wait's end
                 }
             }
             if upstream.finished && downstream.finished {
