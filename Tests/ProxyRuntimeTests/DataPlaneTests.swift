@@ -103,40 +103,45 @@ extension SocketTests {
             #expect(eventually { gotFromClient.withLock { $0 } == Array("after half-close".utf8) })
         }
 
-        @Test func bytesAndAHalfCloseSentWhileTheConnectIsPendingStillReachTheServer() throws {
+        /// A client of a static listener whose server's full accept queue keeps the proxy's connect
+        /// pending sends `bytes`; 300 ms later, with the connect still pending, `body` runs.
+        private func whileTheConnectIsPending(
+            afterSending bytes: [UInt8], _ body: (ServerWithFullAcceptQueue, ProxyHarness, Int32) throws -> Void
+        ) throws {
             let slow = try ServerWithFullAcceptQueue()
             defer { slow.stop() }
             let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [slow.port])]))
             defer { proxy.stop() }
             let client = try TestSocket.connect(port: proxy.port("raw"))
             defer { close(client) }
-            try TestSocket.writeAll(client, Array("hello".utf8))
+            try TestSocket.writeAll(client, bytes)
             usleep(300_000)
-            Socket.shutdownWrite(client)  // the end of file reaches the proxy while it still connects
-            usleep(300_000)
-            let server = try slow.acceptProxy()
-            defer { close(server) }
-            let received = try TestSocket.readToEnd(server)
-            #expect(received == Array("hello".utf8))
-            try TestSocket.writeAll(server, Array("got \(received.count)".utf8))
-            Socket.shutdownWrite(server)
-            #expect(try TestSocket.readToEnd(client) == Array("got 5".utf8))
+            try body(slow, proxy, client)
+        }
+
+        @Test func bytesAndAHalfCloseSentWhileTheConnectIsPendingStillReachTheServer() throws {
+            try whileTheConnectIsPending(afterSending: Array("hello".utf8)) { slow, _, client in
+                Socket.shutdownWrite(client)  // the end of file reaches the proxy while it still connects
+                usleep(300_000)
+                let server = try slow.acceptProxy()
+                defer { close(server) }
+                let received = try TestSocket.readToEnd(server)
+                #expect(received == Array("hello".utf8))
+                try TestSocket.writeAll(server, Array("got \(received.count)".utf8))
+                Socket.shutdownWrite(server)
+                #expect(try TestSocket.readToEnd(client) == Array("got 5".utf8))
+            }
         }
 
         @Test func firstBytesThatComeWhileConnectingHoldNoPumpBuffer() throws {
-            let slow = try ServerWithFullAcceptQueue()
-            defer { slow.stop() }
-            let proxy = try ProxyHarness(ProxyConfiguration(listeners: [staticListener(servers: [slow.port])]))
-            defer { proxy.stop() }
-            let client = try TestSocket.connect(port: proxy.port("raw"))
-            defer { close(client) }
-            try TestSocket.writeAll(client, Array("GET / HTTP/1.0\r\n\r\n".utf8))
-            usleep(300_000)
-            // A connect may take seconds (or fail and be retried): a pooled buffer is not held meanwhile.
-            #expect(proxy.statistics().buffersInUse == 0)
-            let server = try slow.acceptProxy()
-            defer { close(server) }
-            #expect(try TestSocket.readExactly(server, 18) == Array("GET / HTTP/1.0\r\n\r\n".utf8))
+            let request = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+            try whileTheConnectIsPending(afterSending: request) { slow, proxy, _ in
+                // A connect may take seconds (or fail and be retried): a pooled buffer is not held meanwhile.
+                #expect(proxy.statistics().buffersInUse == 0)
+                let server = try slow.acceptProxy()
+                defer { close(server) }
+                #expect(try TestSocket.readExactly(server, request.count) == request)
+            }
         }
 
         @Test func refusedServerIsSkippedForTheNextOne() throws {
