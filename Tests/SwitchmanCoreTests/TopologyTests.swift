@@ -123,6 +123,9 @@ struct TopologyTests {
         (#"{"leader":"a","sync_standby":"b,c"}"#, ["b", "c"]),
         (#"{"leader":"a","sync_standby":null}"#, []),
         (#"{"leader":"a","sync_standby":["b"]}"#, ["b"]),
+        // A list is cleaned as the comma-separated form is: names trimmed, empty ones dropped (the
+        // Topology fuzzer found `["", "pg-2"]` kept its empty name).
+        (#"{"leader":"a","sync_standby":["", " b ", 7, "c"]}"#, ["b", "c"]),
         ("garbage", []),
     ])
     func splitsTheSyncStandbyList(sync: String, standbys: [String]) {

@@ -12,7 +12,7 @@ public struct Topology: Sendable, Hashable {
     public let leaderOptime: UInt64?
     /// `sync.leader`: the leader the synchronous standby list belongs to.
     public let syncLeader: String?
-    /// `sync.sync_standby`, split on commas; empty when none.
+    /// `sync.sync_standby` (a comma-separated string, or a list), names trimmed; empty when none.
     public let syncStandbys: [String]
     /// A switchover or manual failover Patroni was asked for and has not finished (the `failover` znode).
     public let pendingSwitchover: PendingSwitchover?
@@ -48,15 +48,17 @@ public struct Topology: Sendable, Hashable {
         let statusOptime = znodes.status.flatMap { Self.jsonObject($0)?["optime"] }.flatMap(JSONNumbers.uint64)
         let legacyOptime = znodes.legacyOptime.flatMap { JSONNumbers.uint64(String(decoding: $0, as: UTF8.self)) }
         let sync = znodes.sync.flatMap(Self.jsonObject)
-        let standbys: [String]
+        let named: [Substring]
         switch sync?["sync_standby"] {
         case let text as String:
-            standbys = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            named = text.split(separator: ",")
         case let list as [Any]:
-            standbys = list.compactMap { $0 as? String }
+            named = list.compactMap { ($0 as? String).map { Substring($0) } }
         default:
-            standbys = []
+            named = []
         }
+        // Both forms alike: names trimmed, empty ones dropped.
+        let standbys = named.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         self.init(
             scope: scope,
             leaderName: leader,
