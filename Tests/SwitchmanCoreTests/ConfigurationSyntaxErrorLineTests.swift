@@ -27,4 +27,17 @@ struct ConfigurationSyntaxErrorLineTests {
             #expect(error.line == 4, "\(error)")
         }
     }
+
+    @Test("a value error at the end of a file without a final newline names the file's last line")
+    func valueErrorAtTheEndNamesTheLastLine() {
+        // Found by the fuzzer: "--- " is a document whose value is nothing, which libyaml marks one
+        // line past the last.
+        do {
+            _ = try ConfigurationLoader.parse(yaml: "--- ", file: "proxy.conf", environment: [:])
+            Issue.record("parsed")
+        } catch {
+            #expect(error.line == 1, "\(error)")
+            #expect(error.message.contains("expected a mapping"), "\(error)")
+        }
+    }
 }

@@ -56,9 +56,10 @@ indirect enum ConfigNode {
 
 extension ConfigNode {
     /// Converts a Yams tree, rejecting what the decoder could not tell apart afterwards:
-    /// keys that are not scalars and keys given twice in one mapping.
-    init(yaml node: Node, path: String, file: String) throws(ConfigurationError) {
-        let origin = ConfigOrigin.file(line: node.mark?.line)
+    /// keys that are not scalars and keys given twice in one mapping. Lines are capped at `lastLine`
+    /// (``ConfigurationLoader/lastLine(of:)``).
+    init(yaml node: Node, path: String, file: String, lastLine: Int) throws(ConfigurationError) {
+        let origin = ConfigOrigin.file(line: node.mark.map { min($0.line, lastLine) })
         switch node {
         case .scalar(let scalar):
             let isNull = scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
@@ -66,14 +67,14 @@ extension ConfigNode {
         case .sequence(let sequence):
             var items: [ConfigNode] = []
             for (index, item) in sequence.enumerated() {
-                items.append(try ConfigNode(yaml: item, path: "\(path)[\(index)]", file: file))
+                items.append(try ConfigNode(yaml: item, path: "\(path)[\(index)]", file: file, lastLine: lastLine))
             }
             self = .sequence(items, origin: origin)
         case .mapping(let mapping):
             var entries: [ConfigEntry] = []
             var firstLine: [String: Int?] = [:]
             for (keyNode, valueNode) in mapping {
-                let keyLine = keyNode.mark?.line
+                let keyLine = keyNode.mark.map { min($0.line, lastLine) }
                 guard case .scalar(let keyScalar) = keyNode else {
                     throw ConfigurationError(
                         file: file, line: keyLine, key: path, message: "a key must be a plain word, not \(keyNode.shownKind)")
@@ -85,7 +86,7 @@ extension ConfigNode {
                     throw ConfigurationError(file: file, line: keyLine, key: keyPath, message: "key given twice\(at)")
                 }
                 firstLine[key] = keyLine
-                let value = try ConfigNode(yaml: valueNode, path: keyPath, file: file)
+                let value = try ConfigNode(yaml: valueNode, path: keyPath, file: file, lastLine: lastLine)
                 entries.append(ConfigEntry(key: key, keyOrigin: .file(line: keyLine), value: value))
             }
             self = .mapping(entries, origin: origin)

@@ -53,7 +53,14 @@ public enum ConfigurationLoader {
             throw ConfigurationError(file: file, line: nil, key: "", message: "invalid YAML: \(error)")
         }
         guard let composed else { return .mapping([], origin: .file(line: nil)) }
-        return try ConfigNode(yaml: composed, path: "", file: file)
+        return try ConfigNode(yaml: composed, path: "", file: file, lastLine: lastLine(of: yaml))
+    }
+
+    /// The number of the text's last line. Past the end of a text without a final newline, libyaml
+    /// counts one line more than it has, so its marks are capped at this. (Its line breaks: LF, CR,
+    /// CR LF, NEL, LS, PS; "\r\n" is one Character.)
+    static func lastLine(of yaml: String) -> Int {
+        yaml.reduce(1) { ["\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"].contains($1) ? $0 + 1 : $0 }
     }
 
     /// The file's text, or an error saying why it cannot be had.
@@ -80,10 +87,7 @@ public enum ConfigurationLoader {
         func located(_ problem: String, _ mark: Mark, _ context: YamlError.Context?) -> ConfigurationError {
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line))" }
-            // Past the end of a text without a final newline, libyaml counts one line more than it has.
-            // (Its line breaks: LF, CR, CR LF, NEL, LS, PS; "\r\n" is one Character.)
-            let lastLine = yaml.reduce(1) { ["\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"].contains($1) ? $0 + 1 : $0 }
-            return ConfigurationError(file: file, line: min(mark.line, lastLine), key: "", message: message)
+            return ConfigurationError(file: file, line: min(mark.line, lastLine(of: yaml)), key: "", message: message)
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),
