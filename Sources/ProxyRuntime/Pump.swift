@@ -147,11 +147,13 @@ struct Pump {
                 // leave in one segment (send with MSG_MORE, then shutdown) instead of two. Read/write
                 // path only: bulk through a pipe gains nothing from one segment less.
                 if hangup && readable && !sourceClosed && readAheadErrno == 0 && rounds < Self.roundsPerCall,
-                   let room = readAheadRoom(pools) {
+                   hasReadAheadRoom(pools) {
                     rounds += 1
                     let n: Int
                     do {
-                        n = try readAhead(from: source, room: room, readable: &readable)
+                        // After the held bytes, without choosing a mode (bytes are held, see ``fill``); the
+                        // source hung up, so a short read leaves the latch set.
+                        n = try readIntoBuffer(from: source, readable: &readable, hangup: true, pools: pools)
                     } catch {
                         // Raised once everything held is written, as in the plain order (write, then read).
                         readAheadErrno = UInt8(clamping: error.errno)
@@ -299,25 +301,9 @@ struct Pump {
         }
     }
 
-    /// Free room after the held bytes of the read/write buffer (nil: none, or the pipe path).
-    private func readAheadRoom(_ pools: PumpPools) -> Int? {
-        guard mode == .copy, buffer != nil else { return nil }
-        let room = pools.buffers.bufferSize - Int(bufferEnd)
-        return room > 0 ? room : nil
-    }
-
-    /// Reads after the held bytes, without choosing a mode (bytes are held, see ``fill``). Returns
-    /// bytes read, 0 at end of file, -1 when nothing could be read.
-    private mutating func readAhead(from source: Int32, room: Int, readable: inout Bool) throws(IOError) -> Int {
-        switch try Socket.read(source, into: buffer! + Int(bufferEnd), count: room) {
-        case .wouldBlock:
-            readable = false
-            return -1
-        case .processed(let n):
-            bufferEnd += Int32(n)
-            if n > 0 { noteTerminate() }
-            return n
-        }
+    /// The read/write buffer holds bytes and has room after them (never on the pipe path).
+    private func hasReadAheadRoom(_ pools: PumpPools) -> Bool {
+        mode == .copy && buffer != nil && Int(bufferEnd) < pools.buffers.bufferSize
     }
 
     /// Writes held bytes. Returns bytes written. `beforeClose`: a half-close (or the session's close)
